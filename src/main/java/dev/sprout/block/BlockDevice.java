@@ -1,0 +1,59 @@
+package dev.sprout.block;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * A virtual disk: a size, capabilities, and operations on byte ranges. Backends hold data;
+ * layers wrap another device and change one thing.
+ *
+ * <p>Contract for every implementation:
+ * <ul>
+ *   <li>All methods are thread-safe; concurrent requests on overlapping ranges may be applied in
+ *       any order, requests on disjoint ranges never disturb each other.</li>
+ *   <li>Ranges are checked by the caller ({@link Ranges#check}); implementations may assume
+ *       {@code 0 <= offset}, {@code length > 0} and {@code offset + length <= size()}.</li>
+ *   <li>Failures are {@link BlockException}s carrying the errno for the client; any other
+ *       {@link IOException} is reported as {@link Errno#EIO}.</li>
+ *   <li>Once {@link #flush()} returns, or a call with {@code fua} returns, every write completed
+ *       before it (on any connection) survives a crash of the process.</li>
+ * </ul>
+ */
+public interface BlockDevice extends Closeable {
+
+    /** The size in bytes, at most {@link Long#MAX_VALUE}. */
+    long size();
+
+    Capabilities capabilities();
+
+    /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
+    void read(long offset, ByteBuffer dst) throws IOException;
+
+    /** Writes the remaining bytes of {@code src} at {@code offset}, consuming them. */
+    void write(long offset, ByteBuffer src, boolean fua) throws IOException;
+
+    /** Makes every completed write durable. */
+    void flush() throws IOException;
+
+    /** Tells the device the range is no longer needed; afterwards it reads as zeroes or as before. */
+    void trim(long offset, long length, boolean fua) throws IOException;
+
+    /** Makes the range read as zeroes. */
+    void zero(long offset, long length, ZeroFlags flags) throws IOException;
+
+    /** Hints that the range will be read soon. */
+    void cache(long offset, long length) throws IOException;
+
+    /**
+     * The allocation status from {@code offset}: consecutive extents starting exactly at
+     * {@code offset}, at least one, none extending past {@code offset + length}. They may cover
+     * less than {@code length}; callers ask again from where the list ended.
+     */
+    List<Extent> extents(long offset, long length) throws IOException;
+
+    /** Releases resources. Further calls fail. */
+    @Override
+    void close() throws IOException;
+}
