@@ -1,0 +1,267 @@
+package dev.sprout.backend;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.BlockException;
+import dev.sprout.block.BlockSizes;
+import dev.sprout.block.Capabilities;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
+import dev.sprout.block.RequestException;
+import dev.sprout.block.ZeroFlags;
+import dev.sprout.os.NativeException;
+import dev.sprout.os.NativeFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * A disk in a regular host file: data through a {@link FileChannel}, holes, zeroing and
+ * allocation status through {@link NativeFile}. The file keeps the size it had when opened.
+ *
+ * <p>The channel is interruptible: interrupting a thread during its I/O closes the channel, and so
+ * the device, for every caller. Request threads must not be interrupted.
+ */
+public final class FileBlockDevice implements BlockDevice {
+
+    /** Zeroes to write where the file system cannot zero a range itself; only duplicates are used. */
+    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+
+    /** The file, as shown in messages. */
+    private final Path path;
+    /** Reads and writes; shared by every thread, which is safe for positional I/O. */
+    private final FileChannel channel;
+    /** Punches holes and prefetches. */
+    private final NativeFile nativeFile;
+    /** Zeroes ranges without writing where the file system can. */
+    private final FileZeroing zeroing;
+    /** The file size when opened: the device size. */
+    private final long size;
+    /** Finds data and holes. */
+    private final FileExtents extents;
+    /** Whether every modification fails with EPERM. */
+    private final boolean readOnly;
+    /** Set by {@link #close}; every later operation fails. */
+    private volatile boolean closed;
+
+    FileBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
+        this.path = path.toAbsolutePath();
+        this.channel = channel;
+        this.nativeFile = nativeFile;
+        this.zeroing = new FileZeroing(nativeFile);
+        this.size = channel.size();
+        this.extents = new FileExtents(nativeFile, size);
+        this.readOnly = readOnly;
+    }
+
+    /** Opens the existing regular file at {@code path}; its size is the device size. */
+    public static FileBlockDevice open(Path path, boolean readOnly) throws IOException {
+        return open(path, readOnly, OptionalLong.empty());
+    }
+
+    /**
+     * Opens the regular file at {@code path}. With {@code size}, a missing file is created and a
+     * smaller one extended to that size without writing (ftruncate(2) leaves a hole); a larger
+     * one is refused rather than shrunk. Every failure names the file.
+     */
+    public static FileBlockDevice open(Path path, boolean readOnly, OptionalLong size) throws IOException {
+        FileOpening.prepare(path, readOnly, size);
+        FileChannel channel = FileOpening.channel(path, readOnly);
+        try {
+            return new FileBlockDevice(path, channel, NativeFile.open(path, !readOnly), readOnly);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        Capabilities all = nativeFile.isNative()
+                ? Capabilities.full()
+                // Without native calls: trims are ignored, zeroes written, nothing fast, all data.
+                : new Capabilities(true, true, true, false, false, false, false, true, false, BlockSizes.DEFAULT);
+        return readOnly ? all.readOnly() : all;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws BlockException {
+        ensureOpen();
+        int length = dst.remaining();
+        try {
+            long position = offset;
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, position);
+                if (n <= 0) {
+                    // The file shrank behind our back; past its end it reads as zeroes.
+                    while (dst.hasRemaining()) {
+                        dst.put(ZEROES.duplicate().limit(Math.min(ZEROES.capacity(), dst.remaining())));
+                    }
+                    break;
+                }
+                position += n;
+            }
+        } catch (IOException e) {
+            throw failure("read", offset, length, e);
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws BlockException {
+        ensureWritable("write");
+        int length = src.remaining();
+        try {
+            long position = offset;
+            while (src.hasRemaining()) {
+                position += channel.write(src, position);
+            }
+            if (fua) {
+                channel.force(false);
+            }
+        } catch (IOException e) {
+            throw failure("write", offset, length, e);
+        }
+    }
+
+    @Override
+    public void flush() throws BlockException {
+        ensureOpen();
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw failure("flush", 0, size, e);
+        }
+    }
+
+    /** Punches a hole; where the file system cannot, the trim is ignored, as trims may be. */
+    @Override
+    public void trim(long offset, long length, boolean fua) throws BlockException {
+        ensureWritable("trim");
+        try {
+            nativeFile.punchHole(offset, length);
+        } catch (NativeException e) {
+            if (!e.notSupported()) {
+                throw failure("trim", offset, length, e);
+            }
+        }
+        if (fua) {
+            flush();
+        }
+    }
+
+    @Override
+    public void zero(long offset, long length, ZeroFlags flags) throws BlockException {
+        ensureWritable("zero");
+        boolean done;
+        try {
+            done = zeroing.zero(offset, length, flags.noHole());
+        } catch (NativeException e) {
+            throw failure("zero", offset, length, e);
+        }
+        if (!done) {
+            if (flags.fast()) {
+                throw RequestException.notFast(this);
+            }
+            try {
+                writeZeroes(offset, length);
+            } catch (IOException e) {
+                throw failure("zero", offset, length, e);
+            }
+        }
+        if (flags.fua()) {
+            flush();
+        }
+    }
+
+    @Override
+    public void cache(long offset, long length) throws BlockException {
+        ensureOpen();
+        try {
+            nativeFile.willNeed(offset, length);
+        } catch (NativeException e) {
+            if (!e.notSupported()) {
+                throw failure("cache", offset, length, e);
+            }
+        }
+    }
+
+    /** Data and holes as lseek(2) finds them, at most {@link FileExtents#MAX_EXTENTS}. */
+    @Override
+    public List<Extent> extents(long offset, long length) throws BlockException {
+        ensureOpen();
+        try {
+            return extents.find(offset, length);
+        } catch (NativeException e) {
+            throw failure("extents", offset, length, e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        try (channel; nativeFile) {
+            // closes both, the native descriptor once its calls in progress have returned
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "File(" + path + ")";
+    }
+
+    /** Writes zeroes over the range, the fallback where the file system cannot zero it. */
+    private void writeZeroes(long offset, long length) throws IOException {
+        long position = offset;
+        long end = offset + length;
+        while (position < end) {
+            ByteBuffer chunk = ZEROES.duplicate().limit((int) Math.min(ZEROES.capacity(), end - position));
+            while (chunk.hasRemaining()) {
+                position += channel.write(chunk, position);
+            }
+        }
+    }
+
+    private void ensureOpen() throws DeviceException {
+        if (closed) {
+            throw new DeviceException(Errno.ESHUTDOWN, this + " is closed");
+        }
+    }
+
+    private void ensureWritable(String operation) throws BlockException {
+        ensureOpen();
+        if (readOnly) {
+            throw RequestException.readOnly(operation, this);
+        }
+    }
+
+    /** The host's failure as the client sees it: ENOSPC for a full disk or quota, else EIO. */
+    private DeviceException failure(String operation, long offset, long length, IOException e) {
+        String where = this + " " + operation + "@" + offset + "+" + length + ": ";
+        if (e instanceof ClosedChannelException) {
+            return new DeviceException(Errno.ESHUTDOWN, where + "closed (" + e.getClass().getSimpleName() + ")", e);
+        }
+        return new DeviceException(noSpace(e) ? Errno.ENOSPC : Errno.EIO, where + e.getMessage(), e);
+    }
+
+    /**
+     * Whether {@code e} says the host is out of room. NIO reports errno only as strerror(3) text,
+     * so its messages are matched; native calls carry the errno.
+     */
+    static boolean noSpace(IOException e) {
+        if (e instanceof NativeException n) {
+            return n.noSpace();
+        }
+        String message = String.valueOf(e.getMessage());
+        return message.contains("No space left on device") || message.contains("Disk quota exceeded")
+                || message.contains("File too large");
+    }
+}

@@ -1,0 +1,305 @@
+package dev.sprout.os;
+
+import java.io.Closeable;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A descriptor of its own on a regular file for the libc calls NIO lacks: fallocate(2), lseek(2)
+ * with SEEK_DATA/SEEK_HOLE, and posix_fadvise(2). The only code in sprout that calls native code.
+ *
+ * <p>Where the JVM denies native access, the platform is not 64-bit Linux or the path is not on
+ * the default file system, {@link #open} still succeeds but every call fails with a
+ * {@link NativeException} that is {@linkplain NativeException#notSupported() not supported}: callers
+ * need only one fallback, for "this file system cannot" and "this process cannot" alike.
+ */
+public final class NativeFile implements Closeable {
+
+    // linux/falloc.h
+    private static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    // unistd.h (Linux values; macOS swaps them)
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
+    private static final int POSIX_FADV_WILLNEED = 3;
+    // asm-generic/fcntl.h
+    private static final int O_RDONLY = 0;
+    private static final int O_RDWR = 2;
+    private static final int O_CLOEXEC = 0x80000;
+
+    /** The descriptor value of a file without native access. */
+    private static final int NO_FD = -1;
+    /** The descriptor value after {@link #close}. */
+    private static final int CLOSED = -2;
+
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final long ERRNO_OFFSET = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** Why native access is unavailable, or null when it is available. */
+    private static final String UNAVAILABLE;
+    /** The bound libc functions, or null when {@link #UNAVAILABLE} says why not. */
+    private static final LibC LIBC;
+
+    static {
+        String reason = null;
+        LibC libc = null;
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
+                || ValueLayout.ADDRESS.byteSize() != 8) {
+            reason = "native calls are only bound on 64-bit Linux";
+        } else {
+            try {
+                libc = LibC.link();
+            } catch (RuntimeException | LinkageError e) { // IllegalCallerException when access is denied
+                reason = "native access unavailable (" + e + "); run with --enable-native-access=ALL-UNNAMED";
+                System.getLogger(NativeFile.class.getName()).log(System.Logger.Level.WARNING,
+                        reason + "; trim, zero, extents and cache fall back to portable behaviour");
+            }
+        }
+        UNAVAILABLE = reason;
+        LIBC = libc;
+    }
+
+    /** The file, for error messages. */
+    private final Path path;
+    /** Readers use {@link #fd}; {@link #close} takes the write lock so no call can reach a reused descriptor. */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** The open descriptor, {@link #NO_FD} or {@link #CLOSED}; guarded by {@link #lock}. */
+    private int fd;
+    /** Whether {@link #fd} was opened through libc, rather than standing in for it. */
+    private final boolean bound;
+
+    private NativeFile(Path path, int fd) {
+        this.path = path;
+        this.fd = fd;
+        this.bound = fd >= 0;
+    }
+
+    /** Whether this JVM can make the native calls; without them every call is not supported. */
+    public static boolean available() {
+        return LIBC != null;
+    }
+
+    /** Opens {@code path} read-write or read-only (open(2) with O_CLOEXEC). */
+    public static NativeFile open(Path path, boolean writable) throws NativeException {
+        if (LIBC == null || path.getFileSystem() != FileSystems.getDefault()) {
+            return unsupported(path);
+        }
+        int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
+            int file;
+            do {
+                file = (int) LIBC.open.invokeExact(state, name, flags, 0);
+            } while (file < 0 && errno(state) == NativeException.EINTR);
+            if (file < 0) {
+                throw new NativeException(writable ? "open(O_RDWR)" : "open(O_RDONLY)", path, errno(state));
+            }
+            return new NativeFile(path, file);
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("open downcall failed for " + path, e);
+        }
+    }
+
+    /** A file on which every call is not supported: the fallback without native access. */
+    public static NativeFile unsupported(Path path) {
+        return new NativeFile(path, NO_FD);
+    }
+
+    /** Whether calls reach the kernel (they may still be unsupported by the file system). */
+    public boolean isNative() {
+        return bound;
+    }
+
+    /**
+     * Deallocates the range; it reads as zeroes afterwards (fallocate(2): "Partial filesystem
+     * blocks are zeroed, and whole filesystem blocks are removed from the file"). The size stays.
+     */
+    public void punchHole(long offset, long length) throws NativeException {
+        fallocate("PUNCH_HOLE|KEEP_SIZE", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    /** Zeroes the range, leaving it allocated (fallocate(2) FALLOC_FL_ZERO_RANGE). The size stays. */
+    public void zeroRange(long offset, long length) throws NativeException {
+        fallocate("ZERO_RANGE|KEEP_SIZE", FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    /** Allocates the holes in the range without changing any data or the size. */
+    public void allocate(long offset, long length) throws NativeException {
+        fallocate("KEEP_SIZE", FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    /**
+     * The start of the first data at or after {@code offset}, or -1 when none follows (lseek(2):
+     * ENXIO). File systems without hole tracking report the whole file as data.
+     */
+    public long seekData(long offset) throws NativeException {
+        return lseek("SEEK_DATA", SEEK_DATA, offset);
+    }
+
+    /**
+     * The start of the first hole at or after {@code offset}; the end of the file counts as a hole.
+     * Returns -1 when {@code offset} is at or past the end of the file.
+     */
+    public long seekHole(long offset) throws NativeException {
+        return lseek("SEEK_HOLE", SEEK_HOLE, offset);
+    }
+
+    /** Starts reading the range into the page cache (posix_fadvise(2) POSIX_FADV_WILLNEED). */
+    public void willNeed(long offset, long length) throws NativeException {
+        String call = "posix_fadvise(WILLNEED, " + offset + "+" + length + ")";
+        long result = syscall(call, (state, file) -> {
+            // posix_fadvise(2) returns the error number instead of setting errno.
+            int error = (int) LIBC.fadvise.invokeExact(file, offset, length, POSIX_FADV_WILLNEED);
+            state.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, error);
+            return error == 0 ? 0 : -1;
+        });
+        if (result < 0) {
+            throw new NativeException(call, path, (int) -result);
+        }
+    }
+
+    /** Closes the descriptor once every call in progress has returned. */
+    @Override
+    public void close() throws NativeException {
+        Lock exclusive = lock.writeLock();
+        exclusive.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            int open = fd;
+            fd = CLOSED;
+            if (open >= 0) {
+                MemorySegment state = arena.allocate(CALL_STATE);
+                // close(2): the descriptor is released even on failure, so never retry.
+                if ((int) LIBC.close.invokeExact(state, open) != 0) {
+                    throw new NativeException("close", path, errno(state));
+                }
+            }
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("close downcall failed for " + path, e);
+        } finally {
+            exclusive.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "NativeFile(" + path + ")";
+    }
+
+    private void fallocate(String mode, int flags, long offset, long length) throws NativeException {
+        String call = "fallocate(" + mode + ", " + offset + "+" + length + ")";
+        long result = syscall(call, (state, file) -> (int) LIBC.fallocate.invokeExact(state, file, flags, offset, length));
+        if (result < 0) {
+            throw new NativeException(call, path, (int) -result);
+        }
+    }
+
+    private long lseek(String whenceName, int whence, long offset) throws NativeException {
+        String call = "lseek(" + offset + ", " + whenceName + ")";
+        long result = syscall(call, (state, file) -> (long) LIBC.lseek.invokeExact(state, file, offset, whence));
+        if (result >= 0) {
+            return result;
+        }
+        int errno = (int) -result;
+        if (errno == NativeException.ENXIO) {
+            return -1;
+        }
+        // lseek(2): EINVAL "whence is not valid", from file systems that predate SEEK_DATA.
+        throw errno == NativeException.EINVAL
+                ? new NativeException(call, path, errno, "SEEK_DATA/SEEK_HOLE not supported", true)
+                : new NativeException(call, path, errno);
+    }
+
+    /**
+     * Runs {@code downcall} on the open descriptor under the read lock, retrying on EINTR. Returns
+     * its non-negative result, or the errno negated (as the kernel does).
+     */
+    private long syscall(String call, Downcall downcall) throws NativeException {
+        Lock shared = lock.readLock();
+        shared.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            int file = descriptor(call);
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long result;
+            do {
+                result = downcall.invoke(state, file);
+            } while (result < 0 && errno(state) == NativeException.EINTR);
+            return result < 0 ? -errno(state) : result;
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(call + " downcall failed for " + path, e);
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    /** One libc call on a descriptor, reporting errno through the capture segment {@code state}. */
+    @FunctionalInterface
+    private interface Downcall {
+        long invoke(MemorySegment state, int fd) throws Throwable;
+    }
+
+    /** The open descriptor; the caller holds the read lock. */
+    private int descriptor(String call) throws NativeException {
+        if (fd == CLOSED) {
+            throw new NativeException(call, path, NativeException.EBADF, "file is closed", false);
+        }
+        if (fd == NO_FD) {
+            String why = UNAVAILABLE != null ? UNAVAILABLE : "not on the default file system";
+            throw new NativeException(call, path, NativeException.ENOSYS, why, true);
+        }
+        return fd;
+    }
+
+    private static int errno(MemorySegment state) {
+        return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
+    }
+
+    /** The libc functions, each taking the errno capture segment first (except posix_fadvise). */
+    private record LibC(MethodHandle open, MethodHandle close, MethodHandle fallocate,
+                        MethodHandle lseek, MethodHandle fadvise) {
+
+        static LibC link() {
+            Linker linker = Linker.nativeLinker();
+            Linker.Option errno = Linker.Option.captureCallState("errno");
+            ValueLayout.OfInt cInt = ValueLayout.JAVA_INT;
+            ValueLayout.OfLong offT = ValueLayout.JAVA_LONG;
+            return new LibC(
+                    // int open(const char *path, int flags, ... /* mode_t mode */)
+                    bind(linker, "open", FunctionDescriptor.of(cInt, ValueLayout.ADDRESS, cInt, cInt),
+                            errno, Linker.Option.firstVariadicArg(2)),
+                    bind(linker, "close", FunctionDescriptor.of(cInt, cInt), errno),
+                    // int fallocate(int fd, int mode, off_t offset, off_t len)
+                    bind(linker, "fallocate", FunctionDescriptor.of(cInt, cInt, cInt, offT, offT), errno),
+                    // off_t lseek(int fd, off_t offset, int whence)
+                    bind(linker, "lseek", FunctionDescriptor.of(offT, cInt, offT, cInt), errno),
+                    // int posix_fadvise(int fd, off_t offset, off_t len, int advice)
+                    bind(linker, "posix_fadvise", FunctionDescriptor.of(cInt, cInt, offT, offT, cInt)));
+        }
+
+        @SuppressWarnings("restricted") // the one place sprout links native code
+        private static MethodHandle bind(Linker linker, String name, FunctionDescriptor descriptor,
+                                         Linker.Option... options) {
+            MemorySegment address = linker.defaultLookup().find(name)
+                    .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+            return linker.downcallHandle(address, descriptor, options);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.sprout.os;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The libc bindings against real files: hole boundaries, errno reporting, the fallback, closing. */
+class NativeFileTest {
+
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void nativeAccessIsAvailableUnderTheTestArgLine() {
+        assertThat(NativeFile.available()).isTrue();
+    }
+
+    @Test
+    void seekDataAndSeekHoleFindTheBoundariesOfAPunchedHole() throws IOException {
+        Path file = dataFile(3 * MIB);
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            nf.punchHole(MIB, MIB);
+            assertThat(nf.seekData(0)).isZero();
+            assertThat(nf.seekHole(0)).isEqualTo(MIB);
+            assertThat(nf.seekData(MIB)).isEqualTo(2 * MIB);
+            assertThat(nf.seekData(MIB + 12345)).isEqualTo(2 * MIB);
+            assertThat(nf.seekHole(2 * MIB)).as("the end of the file counts as a hole").isEqualTo(3 * MIB);
+            assertThat(nf.seekData(3 * MIB)).as("ENXIO at the end").isEqualTo(-1);
+            assertThat(nf.seekHole(3 * MIB)).isEqualTo(-1);
+        }
+        assertThat(Files.size(file)).isEqualTo(3 * MIB);
+        byte[] content = Files.readAllBytes(file);
+        assertThat(Arrays.mismatch(Arrays.copyOfRange(content, MIB, 2 * MIB), new byte[MIB])).isEqualTo(-1);
+        assertThat(content[MIB - 1]).isNotZero();
+        assertThat(content[2 * MIB]).isNotZero();
+    }
+
+    @Test
+    void seekDataReportsNoDataInAFileThatIsOneHole() throws IOException {
+        Path file = dir.resolve("sparse");
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(10L * MIB);
+        }
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            assertThat(nf.seekData(0)).isEqualTo(-1);
+            assertThat(nf.seekHole(0)).isZero();
+        }
+    }
+
+    @Test
+    void zeroRangeKeepsTheSizeAndReadsZeroes() throws IOException {
+        Path file = dataFile(2 * MIB);
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            nf.zeroRange(100, MIB);
+            nf.allocate(0, 2 * MIB);
+        }
+        byte[] content = Files.readAllBytes(file);
+        assertThat(content).hasSize(2 * MIB);
+        assertThat(Arrays.mismatch(Arrays.copyOfRange(content, 100, MIB + 100), new byte[MIB])).isEqualTo(-1);
+        assertThat(content[99]).isNotZero();
+        assertThat(content[MIB + 100]).isNotZero();
+    }
+
+    @Test
+    void adviceIsAccepted() throws IOException {
+        Path file = dataFile(MIB);
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            nf.willNeed(0, MIB);
+            nf.willNeed(0, 0); // posix_fadvise(2): len 0 means to the end of the file
+        }
+    }
+
+    @Test
+    void openingAMissingFileNamesItAndTheErrno() {
+        Path missing = dir.resolve("missing.img");
+        NativeException e = catchThrowableOfType(NativeException.class, () -> NativeFile.open(missing, false));
+        assertThat(e.errno()).isEqualTo(2);
+        assertThat(e.errnoName()).isEqualTo("ENOENT");
+        assertThat(e).hasMessage("open(O_RDONLY) on " + missing + ": No such file or directory (ENOENT)");
+        assertThat(e.notSupported()).isFalse();
+        assertThat(e.noSpace()).isFalse();
+    }
+
+    @Test
+    void fallocateOnAReadOnlyDescriptorFailsWithEbadf() throws IOException {
+        Path file = dataFile(MIB);
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            assertThatThrownBy(() -> nf.punchHole(0, 4096))
+                    .isInstanceOf(NativeException.class)
+                    .hasMessage("fallocate(PUNCH_HOLE|KEEP_SIZE, 0+4096) on " + file + ": Bad file descriptor (EBADF)");
+        }
+    }
+
+    @Test
+    void allocatingPastTheLargestFileSizeIsRecognisedAsNoSpace() throws IOException {
+        Path file = dataFile(4096);
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            // fallocate(2): EFBIG when offset+len exceeds the largest file size, 2^63-1 at most.
+            NativeException e = catchThrowableOfType(NativeException.class, () -> nf.allocate(Long.MAX_VALUE - 4096, 8192));
+            assertThat(e.errnoName()).isEqualTo("EFBIG");
+            assertThat(e).hasMessageContaining("File too large");
+            assertThat(e.noSpace()).isTrue();
+            assertThat(e.notSupported()).isFalse();
+        }
+    }
+
+    @Test
+    void zeroRangeOnTmpfsIsReportedAsNotSupported() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
+        Path file = Files.createTempFile(shm, "sprout-native", ".img");
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            Files.write(file, new byte[8192]);
+            NativeException e = catchThrowableOfType(NativeException.class, () -> nf.zeroRange(0, 4096));
+            assertThat(e.notSupported()).isTrue();
+            assertThat(e.errnoName()).isEqualTo("EOPNOTSUPP");
+            assertThat(e).hasMessageContaining("not supported on this filesystem");
+            nf.punchHole(0, 4096); // while tmpfs can punch holes
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void aFileWithoutNativeAccessReportsEveryCallAsNotSupported() throws IOException {
+        Path file = dataFile(4096);
+        try (NativeFile nf = NativeFile.unsupported(file)) {
+            assertThat(nf.isNative()).isFalse();
+            for (Call call : new Call[] {() -> nf.punchHole(0, 1), () -> nf.zeroRange(0, 1), () -> nf.allocate(0, 1),
+                () -> nf.seekData(0), () -> nf.seekHole(0), () -> nf.willNeed(0, 1)}) {
+                NativeException e = catchThrowableOfType(NativeException.class, call::run);
+                assertThat(e.notSupported()).isTrue();
+                assertThat(e).hasMessageContaining(file.toString());
+            }
+        }
+        assertThat(Files.readAllBytes(file)).containsOnly(7);
+    }
+
+    @Test
+    void callsAfterCloseFailWithoutReachingAReusedDescriptor() throws IOException {
+        Path file = dataFile(MIB);
+        NativeFile nf = NativeFile.open(file, true);
+        assertThat(nf.isNative()).isTrue();
+        nf.close();
+        nf.close();
+        try (NativeFile other = NativeFile.open(dataFile(MIB), true)) {
+            NativeException e = catchThrowableOfType(NativeException.class, () -> nf.punchHole(0, MIB));
+            assertThat(e.errnoName()).isEqualTo("EBADF");
+            assertThat(e).hasMessageContaining("closed");
+            assertThat(other.seekHole(0)).isEqualTo(MIB);
+        }
+    }
+
+    /** A native call, for the table of calls above. */
+    private interface Call {
+        void run() throws IOException;
+    }
+
+    private Path dataFile(int size) throws IOException {
+        Path file = Files.createTempFile(dir, "native", ".img");
+        byte[] data = new byte[size];
+        Arrays.fill(data, (byte) 7);
+        Files.write(file, data);
+        return file;
+    }
+}
