@@ -28,7 +28,7 @@ public interface BlockDevice extends Closeable {
 
     Capabilities capabilities();
 
-    /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
+    /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}, leaving its position at its limit. */
     void read(long offset, ByteBuffer dst) throws IOException;
 
     /** Writes the remaining bytes of {@code src} at {@code offset}, consuming them. */

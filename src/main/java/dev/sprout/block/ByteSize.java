@@ -19,7 +19,7 @@ public final class ByteSize {
         String s = text.strip().toUpperCase(Locale.ROOT);
         if (s.endsWith("IB")) {
             s = s.substring(0, s.length() - 2);
-        } else if (s.endsWith("B") && s.length() > 1 && !Character.isDigit(s.charAt(s.length() - 2))) {
+        } else if (s.endsWith("B") && s.length() > 1) {
             s = s.substring(0, s.length() - 1);
         }
         int shift = 0;

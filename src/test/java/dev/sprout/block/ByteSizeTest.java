@@ -13,6 +13,7 @@ class ByteSizeTest {
     @ParameterizedTest
     @CsvSource({
         "512, 512",
+        "512B, 512",
         "0, 0",
         "1K, 1024",
         "1G, 1073741824",

@@ -1,0 +1,79 @@
+package dev.sprout.cli;
+
+import dev.sprout.backend.FileBlockDevice;
+import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.backend.NullBlockDevice;
+import dev.sprout.backend.PatternBlockDevice;
+import dev.sprout.backend.ZeroBlockDevice;
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.ByteSize;
+import dev.sprout.layer.ReadOnlyDevice;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * A backend as written on the command line, e.g. {@code memory 7E} or
+ * {@code file disk.img size=10G}, turned into a device.
+ */
+record BackendSpec(String name, List<String> args) {
+
+    static final String USAGE = """
+            backends:
+              memory SIZE               a sparse RAM disk (up to 2^63-1 bytes)
+              file PATH [size=SIZE]     a file, kept sparse; size= creates or extends it
+              null SIZE                 reads zeroes, writes vanish
+              zero SIZE                 read-only zeroes
+              pattern SIZE              read-only; each 8-byte word holds its own offset""";
+
+    static BackendSpec parse(List<String> words) {
+        if (words.isEmpty()) {
+            throw new IllegalArgumentException("no backend given\n" + USAGE);
+        }
+        return new BackendSpec(words.getFirst(), List.copyOf(words.subList(1, words.size())));
+    }
+
+    /** Opens the device; {@code readOnly} opens files read-only and refuses all writes. */
+    BlockDevice open(boolean readOnly) throws IOException {
+        BlockDevice device = switch (name) {
+            case "memory" -> MemoryBlockDevice.create(size());
+            case "null" -> new NullBlockDevice(size());
+            case "zero" -> new ZeroBlockDevice(size());
+            case "pattern" -> new PatternBlockDevice(size());
+            case "file" -> openFile(readOnly);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "'\n" + USAGE);
+        };
+        return readOnly && device.capabilities().writable() ? new ReadOnlyDevice(device) : device;
+    }
+
+    private long size() {
+        if (args.size() != 1) {
+            throw new IllegalArgumentException("backend '" + name + "' takes one argument, SIZE (e.g. 1G, 7E)");
+        }
+        return positive(ByteSize.parse(args.getFirst()));
+    }
+
+    private BlockDevice openFile(boolean readOnly) throws IOException {
+        if (args.isEmpty() || args.size() > 2) {
+            throw new IllegalArgumentException("backend 'file' takes PATH [size=SIZE]");
+        }
+        OptionalLong size = OptionalLong.empty();
+        if (args.size() == 2) {
+            String option = args.get(1);
+            if (!option.startsWith("size=")) {
+                throw new IllegalArgumentException("unknown file parameter '" + option + "': accepted is size=SIZE");
+            }
+            size = OptionalLong.of(positive(ByteSize.parse(option.substring("size=".length()))));
+        }
+        return FileBlockDevice.open(Path.of(args.getFirst()), readOnly, size);
+    }
+
+    private long positive(long size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("backend '" + name + "' needs a size above 0");
+        }
+        return size;
+    }
+}

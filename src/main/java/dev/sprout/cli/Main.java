@@ -1,0 +1,36 @@
+package dev.sprout.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sprout} command: dispatches to its subcommands. */
+@Command(name = "sprout", mixinStandardHelpOptions = true, version = "sprout 0.1.0",
+        description = "Serve virtual disks over NBD and work with disk images.",
+        subcommands = {ServeCommand.class})
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns the exit status (for tests and main). */
+    static int execute(String... args) {
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.setExecutionExceptionHandler((failure, cmd, parsed) -> {
+            cmd.getErr().println("sprout: " + oneLine(failure));
+            return failure instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return commandLine.execute(args);
+    }
+
+    private static String oneLine(Exception failure) {
+        String message = failure.getMessage();
+        if (message == null || message.isBlank()) {
+            return failure.getClass().getSimpleName();
+        }
+        return message;
+    }
+}

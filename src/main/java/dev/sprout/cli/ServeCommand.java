@@ -1,0 +1,170 @@
+package dev.sprout.cli;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.server.Export;
+import dev.sprout.server.ExportTable;
+import dev.sprout.server.NbdServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URLEncoder;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code sprout serve}: serves one backend over NBD. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve a disk over NBD.",
+        footer = {"", BackendSpec.USAGE, "",
+                "Sizes take bytes or K, M, G, T, P, E suffixes (powers of 1024).",
+                "Examples:",
+                "  sprout serve memory 7E",
+                "  sprout serve -U /tmp/disk.sock file disk.img",
+                "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'"})
+final class ServeCommand implements Callable<Integer> {
+
+    @Parameters(arity = "1..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")
+    List<String> backend;
+
+    @Option(names = {"-p", "--port"}, description = "TCP port (default ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port = 10809;
+
+    @Option(names = {"-i", "--ip"}, paramLabel = "ADDR", description = "Listen on this address only (default: all).")
+    String address;
+
+    @Option(names = {"-U", "--unix"}, paramLabel = "PATH",
+            description = "Listen on a Unix socket instead of TCP; '-' makes a private one in a temporary folder.")
+    String unixSocket;
+
+    @Option(names = {"-s", "--stdio"}, description = "Serve one client on stdin/stdout (for nbdfuse --command).")
+    boolean stdio;
+
+    @Option(names = {"-r", "--read-only"}, description = "Refuse all writes.")
+    boolean readOnly;
+
+    @Option(names = {"-e", "--export-name"}, paramLabel = "NAME", description = "The export's name (default: empty).")
+    String exportName = "";
+
+    @Option(names = {"-D", "--description"}, paramLabel = "TEXT", description = "The export's description.")
+    String description;
+
+    @Option(names = {"-P", "--pidfile"}, paramLabel = "FILE", description = "Write the process id here once listening.")
+    Path pidFile;
+
+    @Option(names = "--run", paramLabel = "CMD",
+            description = "Run CMD with $uri, $nbd, $unixsocket, $port set, then exit with its status.")
+    String run;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log every connection and option.")
+    boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "Log warnings and errors only.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        LogSetup.configure(verbose, quiet || stdio || run != null);
+        if (stdio && (unixSocket != null || run != null)) {
+            throw new IllegalArgumentException("-s serves stdin/stdout; it cannot be combined with -U or --run");
+        }
+        BlockDevice device = BackendSpec.parse(backend).open(readOnly);
+        Export export = new Export(exportName, description == null ? device.toString() : description, device);
+        try (device; NbdServer server = new NbdServer(new ExportTable(List.of(export)))) {
+            if (stdio) {
+                server.serveStdio();
+                return 0;
+            }
+            Endpoint endpoint = listen(server);
+            writePidFile();
+            if (run != null) {
+                return CaptiveCommand.run(run, endpoint.variables(exportName));
+            }
+            awaitTermination(server, endpoint);
+            return 0;
+        }
+    }
+
+    /** Where the server listens, and the variables a captive command sees. */
+    private record Endpoint(SocketAddress address, Path privateDir) {
+        Map<String, String> variables(String exportName) {
+            Map<String, String> env = new LinkedHashMap<>();
+            String name = URLEncoder.encode(exportName, StandardCharsets.UTF_8).replace("+", "%20");
+            if (address instanceof UnixDomainSocketAddress unix) {
+                String socket = unix.getPath().toAbsolutePath().toString();
+                env.put("uri", "nbd+unix:///" + name + "?socket=" + socket);
+                env.put("unixsocket", socket);
+            } else {
+                InetSocketAddress inet = (InetSocketAddress) address;
+                String host = inet.getAddress().isAnyLocalAddress() ? "localhost" : inet.getHostString();
+                if (host.contains(":")) {
+                    host = "[" + host + "]";
+                }
+                env.put("uri", "nbd://" + host + ":" + inet.getPort() + "/" + name);
+                env.put("port", Integer.toString(inet.getPort()));
+            }
+            env.put("nbd", env.get("uri"));
+            return env;
+        }
+    }
+
+    private Endpoint listen(NbdServer server) throws IOException {
+        if (unixSocket == null) {
+            InetSocketAddress where = address == null
+                    ? new InetSocketAddress(port)
+                    : new InetSocketAddress(InetAddress.getByName(address), port);
+            return new Endpoint(server.listen(where), null);
+        }
+        if (unixSocket.equals("-")) {
+            Path dir = Files.createTempDirectory("sprout");
+            Path socket = dir.resolve("socket");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(socket, dir)));
+            return new Endpoint(server.listen(UnixDomainSocketAddress.of(socket)), dir);
+        }
+        return new Endpoint(server.listen(UnixDomainSocketAddress.of(unixSocket)), null);
+    }
+
+    private void writePidFile() throws IOException {
+        if (pidFile != null) {
+            Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
+            Path written = pidFile;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(written)));
+        }
+    }
+
+    /** Serves until SIGINT or SIGTERM, then closes cleanly. */
+    private static void awaitTermination(NbdServer server, Endpoint endpoint) throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+            try {
+                main.join(5_000);
+            } catch (InterruptedException ignored) {
+                // exiting anyway
+            }
+        }));
+        stopped.await();
+    }
+
+    private static void deleteQuietly(Path... paths) {
+        for (Path path : paths) {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // best effort at exit
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.sprout.server;
+
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.RequestException;
+import dev.sprout.nbd.ProtocolException;
+import dev.sprout.nbd.Request;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+
+/**
+ * One client from handshake to close. A reader thread decodes requests; each runs on its own
+ * virtual thread and replies as soon as it finishes, so a client's pipeline stays full. After
+ * DISC or end of input, requests in flight still complete and send their replies.
+ */
+final class Connection implements Runnable {
+
+    private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+
+    /** Requests running at once per connection; the reader waits when this many are in flight. */
+    static final int MAX_IN_FLIGHT = 128;
+
+    private final Link link;
+    private final ExportTable exports;
+    private final BufferPool pool;
+    private final String who;
+    private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
+    private volatile boolean shuttingDown;
+
+    Connection(Link link, ExportTable exports, BufferPool pool, long id) {
+        this.link = link;
+        this.exports = exports;
+        this.pool = pool;
+        this.who = "conn " + id;
+    }
+
+    @Override
+    public void run() {
+        LOG.log(Level.DEBUG, "{0}: connected from {1}", who, link.peer());
+        ConnectionInput in = new ConnectionInput(link.in());
+        ConnectionOutput out = new ConnectionOutput(link.out());
+        try {
+            Optional<Session> session = new Negotiation(in, out, exports, who).run();
+            if (session.isPresent()) {
+                LOG.log(Level.DEBUG, "{0}: serving {1}", who, session.get().export().device());
+                transmit(session.get(), in, out);
+            }
+        } catch (ProtocolException e) {
+            LOG.log(Level.WARNING, "{0}: closing: {1}", who, e.getMessage());
+        } catch (EOFException e) {
+            LOG.log(Level.WARNING, "{0}: closing: {1}", who, e.getMessage());
+        } catch (IOException e) {
+            LOG.log(shuttingDown ? Level.DEBUG : Level.WARNING, "{0}: closing: {1}", who, e.toString());
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, who + ": closing after an unexpected failure", e);
+        } finally {
+            awaitInFlight();
+            closeQuietly();
+        }
+    }
+
+    /**
+     * Stops reading new requests: the reader sees end of input, requests in flight finish, and
+     * requests read but not started are refused with ESHUTDOWN.
+     */
+    void shutdown() {
+        shuttingDown = true;
+        try {
+            link.shutdownInput();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "{0}: shutdown: {1}", who, e.toString());
+        }
+    }
+
+    private void transmit(Session session, ConnectionInput in, ConnectionOutput out) throws IOException {
+        RequestHandler handler = new RequestHandler(session, out, pool, who);
+        while (true) {
+            ByteBuffer header = in.next(Request.HEADER_SIZE);
+            if (header == null) {
+                LOG.log(Level.DEBUG, "{0}: end of input", who);
+                return;
+            }
+            Request request = Request.decode(header);
+            if (request instanceof Request.Disconnect) {
+                LOG.log(Level.DEBUG, "{0}: disconnect requested", who);
+                return;
+            }
+            ByteBuffer payload = readPayload(request, handler, in);
+            if (request instanceof Request.Write && payload == null) {
+                handler.refuse(request, new RequestException(Errno.EINVAL,
+                        "write of " + request.length() + " bytes exceeds the maximum"));
+                continue;
+            }
+            if (shuttingDown) {
+                releaseQuietly(payload);
+                handler.refuse(request, new DeviceException(Errno.ESHUTDOWN, "server is shutting down"));
+                continue;
+            }
+            inFlight.acquireUninterruptibly();
+            Thread.ofVirtual().name(who + " request").start(() -> run(handler, request, payload));
+        }
+    }
+
+    private void run(RequestHandler handler, Request request, ByteBuffer payload) {
+        try {
+            handler.handle(request, payload);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "{0}: reply failed: {1}", who, e.toString());
+            shutdownQuietly();
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    /** A WRITE's payload in a pooled buffer; null when there is none or it was too large (skipped). */
+    private ByteBuffer readPayload(Request request, RequestHandler handler, ConnectionInput in) throws IOException {
+        if (!(request instanceof Request.Write)) {
+            return null;
+        }
+        if (handler.payloadTooLarge(request)) {
+            in.skip(request.length(), "oversized write payload");
+            return null;
+        }
+        ByteBuffer payload = pool.take((int) request.length());
+        in.readFully(payload, "write payload");
+        return payload.flip();
+    }
+
+    private void releaseQuietly(ByteBuffer payload) {
+        if (payload != null) {
+            pool.give(payload);
+        }
+    }
+
+    private void shutdownQuietly() {
+        try {
+            link.shutdownInput();
+        } catch (IOException ignored) {
+            // already closed: the reader stops either way
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            link.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "{0}: close: {1}", who, e.toString());
+        }
+        LOG.log(Level.DEBUG, "{0}: closed", who);
+    }
+
+    private void awaitInFlight() {
+        inFlight.acquireUninterruptibly(MAX_IN_FLIGHT);
+        inFlight.release(MAX_IN_FLIGHT);
+    }
+}

@@ -1,0 +1,157 @@
+package dev.sprout.server;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Serves an {@link ExportTable} over NBD: accepts clients on TCP and Unix sockets, or serves one
+ * client on standard input and output. Every client runs on its own virtual threads; one client's
+ * failure never reaches another.
+ */
+public final class NbdServer implements Closeable {
+
+    private static final System.Logger LOG = System.getLogger(NbdServer.class.getName());
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+
+    private final ExportTable exports;
+    private final BufferPool pool = new BufferPool();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final Set<Thread> connectionThreads = ConcurrentHashMap.newKeySet();
+    private final List<ServerSocketChannel> listeners = new CopyOnWriteArrayList<>();
+    private final List<Path> socketFiles = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    public NbdServer(ExportTable exports) {
+        this.exports = exports;
+    }
+
+    /**
+     * Starts accepting clients at {@code address} (TCP, or a Unix socket path) and returns the
+     * address actually bound (a TCP port of 0 picks a free port).
+     */
+    public SocketAddress listen(SocketAddress address) throws IOException {
+        ServerSocketChannel channel;
+        if (address instanceof UnixDomainSocketAddress unix) {
+            removeStaleSocket(unix.getPath());
+            channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.bind(unix);
+            socketFiles.add(unix.getPath());
+        } else {
+            channel = ServerSocketChannel.open();
+            channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            channel.bind(address, 128);
+        }
+        listeners.add(channel);
+        SocketAddress bound = channel.getLocalAddress();
+        Thread.ofVirtual().name("accept " + bound).start(() -> acceptLoop(channel));
+        LOG.log(Level.INFO, "listening on {0}", bound);
+        return bound;
+    }
+
+    /** Serves one client on standard input and output in the calling thread, until it leaves. */
+    public void serveStdio() {
+        connect(Link.Stdio.open()).run();
+    }
+
+    private void acceptLoop(ServerSocketChannel channel) {
+        while (!closed) {
+            try {
+                SocketChannel client = channel.accept();
+                if (client.getLocalAddress() instanceof InetSocketAddress) {
+                    client.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                }
+                Thread thread = Thread.ofVirtual().unstarted(connect(new Link.Socket(client)));
+                connectionThreads.add(thread);
+                thread.start();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "accept failed: {0}", e.toString());
+            }
+        }
+    }
+
+    /** A connection registered for shutdown, unregistering itself when it ends. */
+    private Runnable connect(Link link) {
+        Connection connection = new Connection(link, exports, pool, connectionIds.incrementAndGet());
+        connections.add(connection);
+        return () -> {
+            try {
+                connection.run();
+            } finally {
+                connections.remove(connection);
+                connectionThreads.remove(Thread.currentThread());
+            }
+        };
+    }
+
+    /** Stops accepting, lets every client's requests in flight finish, and closes. */
+    @Override
+    public void close() {
+        closed = true;
+        for (ServerSocketChannel listener : listeners) {
+            try {
+                listener.close();
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "closing listener: {0}", e.toString());
+            }
+        }
+        connections.forEach(Connection::shutdown);
+        for (Thread thread : connectionThreads) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Path socket : socketFiles) {
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                LOG.log(Level.DEBUG, "removing {0}: {1}", socket, e.toString());
+            }
+        }
+    }
+
+    /** A socket file left by a dead server is removed; anything else at the path is an error. */
+    private static void removeStaleSocket(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & S_IFMT) != S_IFSOCK) {
+            throw new IOException(path + " exists and is not a socket; refusing to replace it");
+        }
+        boolean live;
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            live = true;
+        } catch (IOException e) {
+            live = false;
+        }
+        if (live) {
+            throw new IOException("socket " + path + " is in use by another server");
+        }
+        Files.delete(path);
+    }
+}

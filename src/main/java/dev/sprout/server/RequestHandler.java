@@ -1,0 +1,143 @@
+package dev.sprout.server;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Extent;
+import dev.sprout.block.ZeroFlags;
+import dev.sprout.nbd.CommandFlag;
+import dev.sprout.nbd.NbdError;
+import dev.sprout.nbd.Request;
+import dev.sprout.nbd.TransmissionReplies;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Carries out one connection's requests on its export's device and sends each reply. Safe to
+ * call from many threads at once: it keeps no per-request state.
+ */
+final class RequestHandler {
+
+    private final Session session;
+    private final BlockDevice device;
+    private final RequestCheck check;
+    private final ConnectionOutput out;
+    private final BufferPool pool;
+    private final String who;
+
+    RequestHandler(Session session, ConnectionOutput out, BufferPool pool, String who) {
+        this.session = session;
+        this.device = session.export().device();
+        this.check = new RequestCheck(session);
+        this.out = out;
+        this.pool = pool;
+        this.who = who;
+    }
+
+    /** Whether a WRITE's payload should be skipped rather than read into memory. */
+    boolean payloadTooLarge(Request request) {
+        return check.payloadTooLarge(request);
+    }
+
+    /**
+     * Runs {@code request} and sends its reply. {@code payload} holds a WRITE's data (null when
+     * it was skipped) and is given back to the pool here.
+     *
+     * @throws IOException only when the reply cannot be sent: the connection is broken
+     */
+    void handle(Request request, ByteBuffer payload) throws IOException {
+        try {
+            check.check(request);
+            switch (request) {
+                case Request.Read r -> {
+                    read(r);
+                    return;
+                }
+                case Request.BlockStatus b -> {
+                    blockStatus(b);
+                    return;
+                }
+                case Request.Write w -> device.write(w.offset(), payload, w.has(CommandFlag.FUA));
+                case Request.Flush f -> device.flush();
+                case Request.Trim t -> device.trim(t.offset(), t.length(), t.has(CommandFlag.FUA));
+                case Request.WriteZeroes z -> device.zero(z.offset(), z.length(), new ZeroFlags(
+                        z.has(CommandFlag.NO_HOLE), z.has(CommandFlag.FAST_ZERO), z.has(CommandFlag.FUA)));
+                case Request.Cache c -> device.cache(c.offset(), c.length());
+                case Request.Disconnect d -> throw new IllegalStateException("DISC is handled by the reader");
+                case Request.Unknown u -> throw new IllegalStateException("rejected by the check");
+            }
+        } catch (Exception failure) {
+            fail(request, failure);
+            return;
+        } finally {
+            if (payload != null) {
+                pool.give(payload);
+            }
+        }
+        sendSimple(request, null);
+    }
+
+    /** Answers {@code request} with an error without running it (shutdown, oversized payload). */
+    void refuse(Request request, Exception failure) throws IOException {
+        fail(request, failure);
+    }
+
+    private void fail(Request request, Throwable failure) throws IOException {
+        NbdError error = ReplyErrors.report(describe(request), failure);
+        boolean structured = session.structuredReplies()
+                && (request instanceof Request.Read || request instanceof Request.BlockStatus);
+        if (structured) {
+            String message = ReplyErrors.message(failure);
+            ByteBuffer reply = ByteBuffer.allocate(TransmissionReplies.errorChunkSize(message));
+            TransmissionReplies.error(reply, request.cookie(), error, message);
+            out.send(reply.flip());
+        } else {
+            sendSimple(request, error);
+        }
+    }
+
+    private void sendSimple(Request request, NbdError error) throws IOException {
+        ByteBuffer reply = ByteBuffer.allocate(TransmissionReplies.SIMPLE_HEADER_SIZE);
+        TransmissionReplies.simple(reply, error, request.cookie());
+        out.send(reply.flip());
+    }
+
+    private void read(Request.Read r) throws IOException {
+        int length = (int) r.length();
+        ByteBuffer data = pool.take(length);
+        try {
+            if (!session.structuredReplies()) {
+                device.read(r.offset(), data);
+                ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.SIMPLE_HEADER_SIZE);
+                TransmissionReplies.simple(header, null, r.cookie());
+                out.send(header.flip(), data.flip());
+            } else if (r.has(CommandFlag.DF) || !device.capabilities().extents()) {
+                device.read(r.offset(), data);
+                ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 8);
+                TransmissionReplies.offsetDataHeader(header, true, r.cookie(), r.offset(), length);
+                out.send(header.flip(), data.flip());
+            } else {
+                out.send(SparseRead.chunks(device, r, data));
+            }
+        } finally {
+            pool.give(data);
+        }
+    }
+
+    private void blockStatus(Request.BlockStatus b) throws IOException {
+        List<Extent> extents = ExtentWalk.collect(device, b.offset(), b.length(),
+                b.has(CommandFlag.REQ_ONE) ? 1 : ExtentWalk.MAX_DESCRIPTORS);
+        ByteBuffer reply = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 4 + 8 * extents.size());
+        TransmissionReplies.blockStatusHeader(reply, true, b.cookie(), session.allocationContext(), extents.size());
+        for (Extent extent : extents) {
+            int state = (extent.hole() ? TransmissionReplies.STATE_HOLE : 0)
+                    | (extent.zero() ? TransmissionReplies.STATE_ZERO : 0);
+            TransmissionReplies.blockStatusDescriptor(reply, (int) extent.length(), state);
+        }
+        out.send(reply.flip());
+    }
+
+    private String describe(Request request) {
+        return who + " " + Request.name(request) + " " + request.offset() + "+" + request.length();
+    }
+}
