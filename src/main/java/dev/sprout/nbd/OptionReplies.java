@@ -24,7 +24,7 @@ public final class OptionReplies {
 
     /** An error reply with a human-readable message. */
     public static ByteBuffer error(int option, OptionReplyType type, String message) {
-        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        byte[] text = Utf8.truncate(message, OptionPayloads.MAX_STRING);
         return header(option, type, text.length).put(text).flip();
     }
 

@@ -69,15 +69,6 @@ public final class TransmissionReplies {
     }
 
     private static byte[] truncate(String message) {
-        byte[] text = message.getBytes(StandardCharsets.UTF_8);
-        if (text.length <= MAX_ERROR_MESSAGE) {
-            return text;
-        }
-        // Cut on a character boundary so the client sees valid UTF-8.
-        String cut = message;
-        while (cut.getBytes(StandardCharsets.UTF_8).length > MAX_ERROR_MESSAGE) {
-            cut = cut.substring(0, cut.length() - 1);
-        }
-        return cut.getBytes(StandardCharsets.UTF_8);
+        return Utf8.truncate(message, MAX_ERROR_MESSAGE);
     }
 }

@@ -81,10 +81,15 @@ final class Negotiation {
             int option = header.getInt();
             long length = Integer.toUnsignedLong(header.getInt());
             if (length > MAX_OPTION_PAYLOAD) {
-                if (length > MAX_SKIPPED_PAYLOAD) {
+                // EXPORT_NAME has no error reply: the client would read one as size and flags.
+                if (length > MAX_SKIPPED_PAYLOAD || option == OptionType.EXPORT_NAME.wire()) {
                     throw new ProtocolException("option " + option + " payload of " + length + " bytes");
                 }
                 in.skip(length, "option payload");
+                if (option == OptionType.ABORT.wire()) {
+                    out.send(OptionReplies.ack(option));
+                    return Optional.empty();
+                }
                 out.send(OptionReplies.error(option, OptionReplyType.ERR_TOO_BIG, "option payload too large"));
                 continue;
             }
@@ -140,7 +145,7 @@ final class Negotiation {
     private Step exportName(ByteBuffer payload) throws IOException {
         String name = StandardCharsets.UTF_8.decode(payload).toString();
         Export export = exports.find(name)
-                .orElseThrow(() -> new ProtocolException("unknown export '" + name + "'"));
+                .orElseThrow(() -> new ProtocolException("unknown export '" + shorten(name) + "'"));
         Capabilities caps = export.device().capabilities();
         out.send(OptionReplies.exportNameReply(export.device().size(),
                 TransmissionFlags.of(caps, structuredReplies), noZeroes));
@@ -163,7 +168,7 @@ final class Negotiation {
         OptionPayloads.ExportQuery query = OptionPayloads.exportQuery(payload);
         Optional<Export> found = exports.find(query.name());
         if (found.isEmpty()) {
-            return refuse(option, OptionReplyType.ERR_UNKNOWN, "no export named '" + query.name() + "'");
+            return refuse(option, OptionReplyType.ERR_UNKNOWN, "no export named '" + shorten(query.name()) + "'");
         }
         Export export = found.get();
         Capabilities caps = export.device().capabilities();
@@ -195,28 +200,40 @@ final class Negotiation {
         return Step.CONTINUE;
     }
 
-    /** proto.md: "Metadata querying"; only base:allocation exists here. */
+    /**
+     * proto.md: "Metadata querying"; only base:allocation exists here. A SET replaces the earlier
+     * selection even when it fails, so every failure path clears it first.
+     */
     private Step metaContext(OptionType type, ByteBuffer payload) throws IOException, MalformedOptionException {
         int option = type.wire();
         boolean set = type == OptionType.SET_META_CONTEXT;
+        if (set) {
+            metaContextExport = null;
+        }
         OptionPayloads.MetaContextQuery query = OptionPayloads.metaContextQuery(payload);
         if (set && !structuredReplies) {
             return refuse(option, OptionReplyType.ERR_INVALID, "negotiate structured replies first");
         }
         if (exports.find(query.exportName()).isEmpty()) {
-            return refuse(option, OptionReplyType.ERR_UNKNOWN, "no export named '" + query.exportName() + "'");
+            return refuse(option, OptionReplyType.ERR_UNKNOWN, "no export named '" + shorten(query.exportName()) + "'");
         }
         boolean selected = set
                 ? query.queries().contains(BASE_ALLOCATION)
                 : query.queries().isEmpty() || query.queries().stream().anyMatch(Negotiation::matchesBase);
         if (selected) {
-            out.send(OptionReplies.metaContext(option, BASE_ALLOCATION_ID, BASE_ALLOCATION));
+            // LIST replies carry the reserved id 0; SET replies the id BLOCK_STATUS will use.
+            out.send(OptionReplies.metaContext(option, set ? BASE_ALLOCATION_ID : 0, BASE_ALLOCATION));
         }
-        if (set) {
-            metaContextExport = selected ? query.exportName() : null;
+        if (set && selected) {
+            metaContextExport = query.exportName();
         }
         out.send(OptionReplies.ack(option));
         return Step.CONTINUE;
+    }
+
+    /** An export name cut to fit in a log line and an error message. */
+    private static String shorten(String name) {
+        return name.length() <= 64 ? name : name.substring(0, 64) + "...";
     }
 
     private static boolean matchesBase(String query) {

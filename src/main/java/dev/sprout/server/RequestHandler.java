@@ -111,7 +111,7 @@ final class RequestHandler {
                 ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.SIMPLE_HEADER_SIZE);
                 TransmissionReplies.simple(header, null, r.cookie());
                 out.send(header.flip(), data.flip());
-            } else if (r.has(CommandFlag.DF) || !device.capabilities().extents()) {
+            } else if (r.has(CommandFlag.DF) || length < SparseRead.MIN_LENGTH || !device.capabilities().extents()) {
                 device.read(r.offset(), data);
                 ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 8);
                 TransmissionReplies.offsetDataHeader(header, true, r.cookie(), r.offset(), length);

@@ -17,6 +17,11 @@ import java.util.List;
  */
 final class SparseRead {
 
+    /**
+     * Reads shorter than this go as one data chunk: asking the device for extents costs more
+     * than sending a few KiB of zeroes would.
+     */
+    static final long MIN_LENGTH = 32 * 1024;
     /** Zero runs shorter than this are sent as data: a chunk header costs more than they do. */
     private static final long MIN_HOLE = 4096;
     /** Bound on chunks per reply; past it the rest goes as one data chunk. */

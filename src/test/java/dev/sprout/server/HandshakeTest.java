@@ -28,7 +28,6 @@ import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -363,9 +362,6 @@ class HandshakeTest {
         }
     }
 
-    @Disabled("bug: NBD_OPT_EXPORT_NAME has no error reply (proto.md: the server \"MUST terminate the "
-            + "session\"), but Negotiation.run answers any option over 64 KiB, EXPORT_NAME included, with an "
-            + "ERR_TOO_BIG option reply that an EXPORT_NAME client reads as export size and flags")
     @Test
     void exportNameTooLongToReadDisconnects() throws IOException {
         try (RawNbdClient client = haggling()) {
@@ -374,9 +370,6 @@ class HandshakeTest {
         }
     }
 
-    @Disabled("spec deviation: proto.md \"Strings\": error messages MUST be no longer than 4096 bytes; "
-            + "Negotiation.info echoes the client's export name into the ERR_UNKNOWN message, giving 4114 bytes "
-            + "for a 4096-byte name")
     @Test
     void optionErrorMessagesStayWithinTheStringLimit() throws IOException {
         try (RawNbdClient client = haggling()) {

@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,8 +89,6 @@ class MetaContextNegotiationTest {
         }
     }
 
-    @Disabled("spec deviation: proto.md NBD_OPT_LIST_META_CONTEXT says the context id in its replies "
-            + "\"is reserved and SHOULD be set to zero\"; Negotiation.metaContext sends 1 for LIST too")
     @Test
     void listMetaContextRepliesCarryTheReservedIdZero() throws IOException {
         try (RawNbdClient client = haggling()) {
@@ -181,10 +178,6 @@ class MetaContextNegotiationTest {
         }
     }
 
-    @Disabled("bug: proto.md NBD_OPT_SET_META_CONTEXT \"replaces all previously-set metadata contexts "
-            + "(including when this command fails)\"; Negotiation.metaContext returns before resetting "
-            + "metaContextExport on ERR_UNKNOWN/ERR_INVALID, so the earlier base:allocation stays selected "
-            + "and BLOCK_STATUS succeeds instead of EINVAL")
     @Test
     void failedSetMetaContextStillDeselectsEarlierContexts() throws IOException {
         try (RawNbdClient client = haggling()) {
