@@ -1,6 +1,8 @@
 package dev.sprout.cli;
 
 import dev.sprout.block.BlockDevice;
+import dev.sprout.layer.LayerCatalog;
+import dev.sprout.layer.ReadOnlyDevice;
 import dev.sprout.server.Export;
 import dev.sprout.server.ExportTable;
 import dev.sprout.server.NbdServer;
@@ -17,6 +19,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +39,10 @@ final class ServeCommand implements Callable<Integer> {
 
     @Parameters(arity = "1..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")
     List<String> backend;
+
+    @Option(names = {"-l", "--layer"}, paramLabel = "NAME[:KEY=VALUE,...]",
+            description = "Stack a layer over the backend; repeatable, listed top-down (the first is what clients see).")
+    List<String> layers = new ArrayList<>();
 
     @Option(names = {"-p", "--port"}, description = "TCP port (default ${DEFAULT-VALUE}; 0 picks a free one).")
     int port = 10809;
@@ -78,7 +85,7 @@ final class ServeCommand implements Callable<Integer> {
         if (stdio && (unixSocket != null || run != null)) {
             throw new IllegalArgumentException("-s serves stdin/stdout; it cannot be combined with -U or --run");
         }
-        BlockDevice device = BackendSpec.parse(backend).open(readOnly);
+        BlockDevice device = openStack();
         Export export = new Export(exportName, description == null ? device.toString() : description, device);
         try (device; NbdServer server = new NbdServer(new ExportTable(List.of(export)))) {
             if (stdio) {
@@ -93,6 +100,13 @@ final class ServeCommand implements Callable<Integer> {
             awaitTermination(server, endpoint);
             return 0;
         }
+    }
+
+    /** The backend under its layers; with -r the backend is opened read-only and so is the top. */
+    private BlockDevice openStack() throws IOException {
+        BlockDevice lower = BackendSpec.parse(backend).open(readOnly || LayerCatalog.neverWritesBelow(layers));
+        BlockDevice top = LayerCatalog.stack(layers, lower);
+        return readOnly && top.capabilities().writable() ? new ReadOnlyDevice(top) : top;
     }
 
     /** Where the server listens, and the variables a captive command sees. */
