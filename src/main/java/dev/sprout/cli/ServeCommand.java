@@ -1,8 +1,5 @@
 package dev.sprout.cli;
 
-import dev.sprout.block.BlockDevice;
-import dev.sprout.layer.LayerCatalog;
-import dev.sprout.layer.ReadOnlyDevice;
 import dev.sprout.server.Export;
 import dev.sprout.server.ExportTable;
 import dev.sprout.server.NbdServer;
@@ -37,8 +34,12 @@ import java.util.concurrent.CountDownLatch;
                 "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'"})
 final class ServeCommand implements Callable<Integer> {
 
-    @Parameters(arity = "1..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")
-    List<String> backend;
+    @Parameters(arity = "0..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")
+    List<String> backend = new ArrayList<>();
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "Serve the exports a TOML file describes (see README) instead of one backend.")
+    Path config;
 
     @Option(names = {"-l", "--layer"}, paramLabel = "NAME[:KEY=VALUE,...]",
             description = "Stack a layer over the backend; repeatable, listed top-down (the first is what clients see).")
@@ -85,9 +86,8 @@ final class ServeCommand implements Callable<Integer> {
         if (stdio && (unixSocket != null || run != null)) {
             throw new IllegalArgumentException("-s serves stdin/stdout; it cannot be combined with -U or --run");
         }
-        BlockDevice device = openStack();
-        Export export = new Export(exportName, description == null ? device.toString() : description, device);
-        try (device; NbdServer server = new NbdServer(new ExportTable(List.of(export)))) {
+        List<Export> exports = openExports();
+        try (NbdServer server = new NbdServer(new ExportTable(exports))) {
             if (stdio) {
                 server.serveStdio();
                 return 0;
@@ -95,18 +95,48 @@ final class ServeCommand implements Callable<Integer> {
             Endpoint endpoint = listen(server);
             writePidFile();
             if (run != null) {
-                return CaptiveCommand.run(run, endpoint.variables(exportName));
+                return CaptiveCommand.run(run, endpoint.variables(exports.getFirst().name()));
             }
             awaitTermination(server, endpoint);
             return 0;
+        } finally {
+            closeAll(exports);
         }
     }
 
-    /** The backend under its layers; with -r the backend is opened read-only and so is the top. */
-    private BlockDevice openStack() throws IOException {
-        BlockDevice lower = BackendSpec.parse(backend).open(readOnly || LayerCatalog.neverWritesBelow(layers));
-        BlockDevice top = LayerCatalog.stack(layers, lower);
-        return readOnly && top.capabilities().writable() ? new ReadOnlyDevice(top) : top;
+    /** The exports of --config, or the one the command line describes. */
+    private List<Export> openExports() throws IOException {
+        List<ExportSpec> specs;
+        if (config != null) {
+            if (!backend.isEmpty() || !layers.isEmpty() || readOnly || !exportName.isEmpty() || description != null) {
+                throw new IllegalArgumentException(
+                        "--config describes the exports; give no backend, --layer, -r, -e or -D with it");
+            }
+            specs = ExportConfig.read(config);
+        } else {
+            specs = List.of(new ExportSpec(exportName, description, BackendSpec.parse(backend), layers, readOnly));
+        }
+        List<Export> exports = new ArrayList<>();
+        try {
+            for (ExportSpec spec : specs) {
+                exports.add(spec.open());
+            }
+        } catch (IOException | RuntimeException e) {
+            closeAll(exports);
+            throw e;
+        }
+        return exports;
+    }
+
+    private static void closeAll(List<Export> exports) {
+        for (Export export : exports) {
+            try {
+                export.device().close();
+            } catch (IOException e) {
+                System.getLogger(ServeCommand.class.getName())
+                        .log(System.Logger.Level.WARNING, "closing {0}: {1}", export.device(), e.toString());
+            }
+        }
     }
 
     /** Where the server listens, and the variables a captive command sees. */

@@ -87,7 +87,7 @@ final class Negotiation {
                 }
                 in.skip(length, "option payload");
                 if (option == OptionType.ABORT.wire()) {
-                    out.send(OptionReplies.ack(option));
+                    acknowledgeAbort(option);
                     return Optional.empty();
                 }
                 out.send(OptionReplies.error(option, OptionReplyType.ERR_TOO_BIG, "option payload too large"));
@@ -119,7 +119,7 @@ final class Negotiation {
             return switch (type) {
                 case EXPORT_NAME -> exportName(payload);
                 case ABORT -> {
-                    out.send(OptionReplies.ack(option));
+                    acknowledgeAbort(option);
                     yield Step.ABORT;
                 }
                 case LIST -> list(option, payload);
@@ -132,6 +132,15 @@ final class Negotiation {
             };
         } catch (MalformedOptionException e) {
             return refuse(option, OptionReplyType.ERR_INVALID, e.getMessage());
+        }
+    }
+
+    /** The client may close right after ABORT without reading the ACK (nbdinfo --list does). */
+    private void acknowledgeAbort(int option) {
+        try {
+            out.send(OptionReplies.ack(option));
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "{0}: client left before the ABORT reply: {1}", who, e.toString());
         }
     }
 
