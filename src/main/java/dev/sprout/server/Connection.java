@@ -12,6 +12,7 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * One client from handshake to close. A reader thread decodes requests; each runs on its own
@@ -79,6 +80,7 @@ final class Connection implements Runnable {
 
     private void transmit(Session session, ConnectionInput in, ConnectionOutput out) throws IOException {
         RequestHandler handler = new RequestHandler(session, out, pool, who);
+        ThreadFactory requestThreads = Thread.ofVirtual().name(who + " request").factory();
         while (true) {
             ByteBuffer header = in.next(Request.HEADER_SIZE);
             if (header == null) {
@@ -102,7 +104,7 @@ final class Connection implements Runnable {
                 continue;
             }
             inFlight.acquireUninterruptibly();
-            Thread.ofVirtual().name(who + " request").start(() -> run(handler, request, payload));
+            requestThreads.newThread(() -> run(handler, request, payload)).start();
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.sprout.server;
 
+import dev.sprout.nbd.NbdError;
+import dev.sprout.nbd.TransmissionReplies;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
@@ -13,9 +16,22 @@ final class ConnectionOutput {
 
     private final GatheringByteChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Scratch space for simple replies, used only under {@link #lock}. */
+    private final ByteBuffer simpleReply = ByteBuffer.allocateDirect(TransmissionReplies.SIMPLE_HEADER_SIZE);
 
     ConnectionOutput(GatheringByteChannel channel) {
         this.channel = channel;
+    }
+
+    /** Sends a simple reply (no payload) without allocating. */
+    void sendSimple(NbdError error, long cookie) throws IOException {
+        lock.lock();
+        try {
+            TransmissionReplies.simple(simpleReply.clear(), error, cookie);
+            send(simpleReply.flip());
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Writes every remaining byte of {@code buffers}, in order, as one message. */

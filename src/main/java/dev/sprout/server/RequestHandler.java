@@ -97,30 +97,34 @@ final class RequestHandler {
     }
 
     private void sendSimple(Request request, NbdError error) throws IOException {
-        ByteBuffer reply = ByteBuffer.allocate(TransmissionReplies.SIMPLE_HEADER_SIZE);
-        TransmissionReplies.simple(reply, error, request.cookie());
-        out.send(reply.flip());
+        out.sendSimple(error, request.cookie());
     }
 
     private void read(Request.Read r) throws IOException {
         int length = (int) r.length();
-        ByteBuffer data = pool.take(length);
-        try {
-            if (!session.structuredReplies()) {
-                device.read(r.offset(), data);
-                ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.SIMPLE_HEADER_SIZE);
-                TransmissionReplies.simple(header, null, r.cookie());
-                out.send(header.flip(), data.flip());
-            } else if (r.has(CommandFlag.DF) || length < SparseRead.MIN_LENGTH || !device.capabilities().extents()) {
-                device.read(r.offset(), data);
-                ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 8);
-                TransmissionReplies.offsetDataHeader(header, true, r.cookie(), r.offset(), length);
-                out.send(header.flip(), data.flip());
-            } else {
+        boolean structured = session.structuredReplies();
+        if (structured && !r.has(CommandFlag.DF) && length >= SparseRead.MIN_LENGTH && device.capabilities().extents()) {
+            ByteBuffer data = pool.take(length);
+            try {
                 out.send(SparseRead.chunks(device, r, data));
+            } finally {
+                pool.give(data);
             }
+            return;
+        }
+        // One buffer holds the header and the data, so the reply is one write of one buffer.
+        int headerSize = structured ? TransmissionReplies.CHUNK_HEADER_SIZE + 8 : TransmissionReplies.SIMPLE_HEADER_SIZE;
+        ByteBuffer reply = pool.take(headerSize + length);
+        try {
+            device.read(r.offset(), reply.slice(headerSize, length));
+            if (structured) {
+                TransmissionReplies.offsetDataHeader(reply, true, r.cookie(), r.offset(), length);
+            } else {
+                TransmissionReplies.simple(reply, null, r.cookie());
+            }
+            out.send(reply.position(0));
         } finally {
-            pool.give(data);
+            pool.give(reply);
         }
     }
 
