@@ -22,10 +22,12 @@ public final class LayerCatalog {
 
     private static final Map<String, Factory> FACTORIES = new TreeMap<>(Map.ofEntries(
             // One entry per layer, alphabetical.
+            Map.entry("log", LoggingDevice::create),
             Map.entry("readonly", (in, p) -> {
                 p.accept();
                 return new ReadOnlyDevice(in);
-            })
+            }),
+            Map.entry("stats", StatisticsDevice::create)
     ));
 
     private LayerCatalog() {
