@@ -2,6 +2,7 @@ package dev.sprout.layer;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.Writer;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
@@ -22,15 +23,19 @@ final class LogOutput {
     private final String target;
     /** Whether {@link #close} closes the writer (not for stderr). */
     private final boolean owned;
+    /** Where the first failure is reported: stderr. */
+    private final PrintStream complaints;
     /** Set once a failure has been reported. */
     private final AtomicBoolean failed = new AtomicBoolean();
     /** Whether lines were written since the last flush. */
     private boolean dirty; // guarded by lock
 
-    LogOutput(Writer writer, String target, boolean owned) {
+    /** Lines to {@code writer}, described as {@code target}; the first failure is told to {@code complaints}. */
+    LogOutput(Writer writer, String target, boolean owned, PrintStream complaints) {
         this.writer = new BufferedWriter(writer, BUFFER);
         this.target = target;
         this.owned = owned;
+        this.complaints = complaints;
     }
 
     /** Appends {@code line} and a newline. */
@@ -80,7 +85,7 @@ final class LogOutput {
 
     private void report(Exception e) {
         if (failed.compareAndSet(false, true)) {
-            System.err.println("sprout: log layer: cannot write to " + target + ": " + e
+            complaints.println("sprout: log layer: cannot write to " + target + ": " + e
                     + "; requests go on, some log lines may be missing");
         }
     }

@@ -63,9 +63,9 @@ public final class LoggingDevice extends ForwardingBlockDevice {
     /** Released by {@link #close}. */
     private final CountDownLatch closing = new CountDownLatch(1);
 
-    LoggingDevice(BlockDevice in, Writer writer, String target, boolean ownsWriter) {
+    LoggingDevice(BlockDevice in, LogOutput out) {
         super(in);
-        this.out = new LogOutput(writer, target, ownsWriter);
+        this.out = out;
         out.line(TIME.format(Instant.now()) + " event=open size=" + in.size() + " device=" + in);
         this.flusher = Thread.ofVirtual().name("log flusher").start(this::flushPeriodically);
     }
@@ -75,7 +75,8 @@ public final class LoggingDevice extends ForwardingBlockDevice {
         p.accept("file");
         Path file = p.path("file").orElse(null);
         if (file == null) {
-            return new LoggingDevice(in, new OutputStreamWriter(System.err, StandardCharsets.UTF_8), "stderr", false);
+            return new LoggingDevice(in, new LogOutput(new OutputStreamWriter(System.err, StandardCharsets.UTF_8),
+                    "stderr", false, System.err));
         }
         FileOutputStream stream;
         try {
@@ -85,7 +86,7 @@ public final class LoggingDevice extends ForwardingBlockDevice {
             throw new IOException("layer 'log': cannot append to " + e.getMessage(), e);
         }
         Writer writer = new OutputStreamWriter(stream, StandardCharsets.UTF_8);
-        return new LoggingDevice(in, writer, file.toString(), true);
+        return new LoggingDevice(in, new LogOutput(writer, file.toString(), true, System.err));
     }
 
     @Override

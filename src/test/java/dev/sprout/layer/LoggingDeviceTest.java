@@ -1,0 +1,191 @@
+package dev.sprout.layer;
+
+import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.BlockDeviceContract;
+import dev.sprout.block.ZeroFlags;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIOException;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+class LoggingDeviceTest extends BlockDeviceContract {
+
+    private final ByteArrayOutputStream complaints = new ByteArrayOutputStream();
+
+    @Override
+    protected BlockDevice newDevice(long size) {
+        return new LoggingDevice(MemoryBlockDevice.create(size), output(new StringWriter()));
+    }
+
+    private LogOutput output(Writer writer) {
+        return new LogOutput(writer, "test", true, new PrintStream(complaints, true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void changesNeitherCapabilitiesNorNameBeyondItsOwn() throws IOException {
+        try (BlockDevice device = newDevice(SIZE)) {
+            assertThat(device.capabilities()).isEqualTo(MemoryBlockDevice.create(SIZE).capabilities());
+            assertThat(device).hasToString("Logging(Memory(1M))");
+        }
+    }
+
+    @Test
+    void writesEveryFlagOfEveryOperation() throws IOException {
+        StringWriter log = new StringWriter();
+        try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log))) {
+            device.write(4096, ByteBuffer.allocate(512), true);
+            device.trim(0, 4096, true);
+            device.zero(8192, 100, new ZeroFlags(true, true, true));
+            device.zero(8192, 100, ZeroFlags.PUNCH);
+            device.cache(1, 2);
+            device.extents(0, SIZE);
+        }
+        assertThat(log.toString().lines().skip(1).limit(6).map(line -> line.substring(line.indexOf(" id=") + 1)
+                .replaceAll(" us=\\d+ thread=\\S+$", "")))
+                .containsExactly(
+                        "id=1 op=write offset=4096 length=512 flags=fua result=OK",
+                        "id=2 op=trim offset=0 length=4096 flags=fua result=OK",
+                        "id=3 op=zero offset=8192 length=100 flags=fua,nohole,fast result=OK",
+                        "id=4 op=zero offset=8192 length=100 flags=- result=OK",
+                        "id=5 op=cache offset=1 length=2 flags=- result=OK",
+                        "id=6 op=extents offset=0 length=1048576 flags=- result=OK");
+    }
+
+    @Test
+    void opensAndClosesWithEventLines() throws IOException {
+        StringWriter log = new StringWriter();
+        BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log));
+        device.flush();
+        device.close();
+        List<String> lines = log.toString().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(0)).matches("\\S+Z event=open size=1048576 device=Memory\\(1M\\)");
+        assertThat(lines.get(2)).matches("\\S+Z event=close requests=1");
+    }
+
+    @Test
+    void namesTheCallingThreadWithoutSpaces() throws Exception {
+        StringWriter log = new StringWriter();
+        try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log))) {
+            Thread.ofVirtual().name("conn 7 request").start(() -> flushQuietly(device)).join();
+            Thread.ofVirtual().start(() -> flushQuietly(device)).join();
+        }
+        List<String> lines = log.toString().lines().toList();
+        assertThat(lines.get(1)).endsWith(" thread=conn_7_request");
+        assertThat(lines.get(2)).matches(".* thread=#\\d+");
+    }
+
+    private static void flushQuietly(BlockDevice device) {
+        try {
+            device.flush();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void concurrentRequestsGetWholeLinesAndDistinctIds() throws Exception {
+        StringWriter log = new StringWriter();
+        int threads = 8;
+        int each = 500;
+        try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log));
+             ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long offset = t * 4096L;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        device.write(offset, ByteBuffer.allocate(100), false);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        }
+        Set<Long> ids = new TreeSet<>();
+        for (String line : log.toString().lines().toList()) {
+            if (!line.contains(" event=")) {
+                LogParsingTest.LogLine parsed = LogParsingTest.LogLine.parse(line);
+                assertThat(parsed.request().op()).isEqualTo("write");
+                ids.add(parsed.id());
+            }
+        }
+        assertThat(ids).hasSize(threads * each).startsWith(1L).endsWith((long) threads * each);
+    }
+
+    @Test
+    void aFailingLogNeitherFailsRequestsNorComplainsTwice() throws IOException {
+        Writer broken = new Writer() {
+            @Override
+            public void write(char[] chars, int offset, int length) throws IOException {
+                throw new IOException("disk full");
+            }
+
+            @Override
+            public void flush() throws IOException {
+                throw new IOException("disk full");
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        byte[] data = "still works".getBytes(StandardCharsets.UTF_8);
+        try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(broken))) {
+            for (int i = 0; i < 2000; i++) {
+                device.write(i, ByteBuffer.wrap(data), false);
+                device.flush();
+            }
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            device.read(1999, back);
+            assertThat(back.array()).isEqualTo(data);
+        }
+        String told = complaints.toString(StandardCharsets.UTF_8);
+        assertThat(told).contains("cannot write to test").contains("disk full");
+        assertThat(told.lines()).hasSize(1);
+    }
+
+    @Test
+    void appendsToTheFileAndFlushesOnFlush(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("io.log");
+        Files.writeString(file, "earlier\n");
+        try (BlockDevice device = LayerCatalog.wrap("log:file=" + file, MemoryBlockDevice.create(SIZE))) {
+            device.write(0, ByteBuffer.allocate(1), false);
+            device.flush();
+            assertThat(Files.readAllLines(file)).hasSize(4).first().isEqualTo("earlier");
+        }
+        assertThat(Files.readAllLines(file)).hasSize(5).last().asString().contains("event=close requests=2");
+    }
+
+    @Test
+    void aFileThatCannotBeOpenedFailsAtStartUp(@TempDir Path dir) {
+        assertThatIOException()
+                .isThrownBy(() -> LayerCatalog.wrap("log:file=" + dir.resolve("missing/io.log"), MemoryBlockDevice.create(SIZE)))
+                .withMessageStartingWith("layer 'log': cannot append to " + dir.resolve("missing/io.log"));
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> LayerCatalog.wrap("log:path=x", MemoryBlockDevice.create(SIZE)))
+                .withMessage("layer 'log': unknown parameter 'path'; accepted: file");
+    }
+}
