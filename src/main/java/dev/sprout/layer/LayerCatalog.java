@@ -22,7 +22,10 @@ public final class LayerCatalog {
 
     private static final Map<String, Factory> FACTORIES = new TreeMap<>(Map.ofEntries(
             // One entry per layer, alphabetical.
+            Map.entry("cow", CopyOnWriteDevice::create),
             Map.entry("log", LoggingDevice::create),
+            Map.entry("offset", OffsetDevice::create),
+            Map.entry("partition", PartitionDevice::create),
             Map.entry("readonly", (in, p) -> {
                 p.accept();
                 return new ReadOnlyDevice(in);
