@@ -6,20 +6,11 @@ import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.ZeroFlags;
 
-import java.io.FileNotFoundException;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -45,48 +36,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * The layer's own events have {@code event=} instead of {@code id=}: {@code event=open
  * size=BYTES device=DESCRIPTION} and {@code event=close requests=N}.
  *
- * <p>Lines go through a buffer under a lock, flushed every second, on every flush request and on
- * close. Logging never changes a request's result: a failing log write is reported once on
+ * <p>Lines go through a buffer under a lock ({@link LogOutput}), flushed every second, on every
+ * flush request and on close. Logging never changes a request's result: a failing log write is reported once on
  * stderr and later lines are still attempted.
  */
 public final class LoggingDevice extends ForwardingBlockDevice {
 
-    private static final DateTimeFormatter TIME =
-            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
-    private static final long FLUSH_MILLIS = 1000;
-
     private final LogOutput out;
     /** The last request id handed out. */
     private final AtomicLong ids = new AtomicLong();
-    /** Flushes the buffer every second so a quiet log is still current, until {@link #closing}. */
-    private final Thread flusher;
-    /** Released by {@link #close}. */
-    private final CountDownLatch closing = new CountDownLatch(1);
 
     LoggingDevice(BlockDevice in, LogOutput out) {
         super(in);
         this.out = out;
-        out.line(TIME.format(Instant.now()) + " event=open size=" + in.size() + " device=" + in);
-        this.flusher = Thread.ofVirtual().name("log flusher").start(this::flushPeriodically);
+        out.line(Instant.now(), "event=open size=" + in.size() + " device=" + in);
     }
 
     /** {@code log[:file=PATH]}: append to PATH, or write to stderr. */
     static BlockDevice create(BlockDevice in, LayerParameters p) throws IOException {
         p.accept("file");
         Path file = p.path("file").orElse(null);
-        if (file == null) {
-            return new LoggingDevice(in, new LogOutput(new OutputStreamWriter(System.err, StandardCharsets.UTF_8),
-                    "stderr", false, System.err));
-        }
-        FileOutputStream stream;
-        try {
-            // A FileOutputStream, unlike a channel, is not closed when a writing thread is interrupted.
-            stream = new FileOutputStream(file.toFile(), true);
-        } catch (FileNotFoundException e) {
-            throw new IOException("layer 'log': cannot append to " + e.getMessage(), e);
-        }
-        Writer writer = new OutputStreamWriter(stream, StandardCharsets.UTF_8);
-        return new LoggingDevice(in, new LogOutput(writer, file.toString(), true, System.err));
+        return new LoggingDevice(in, file == null ? LogOutput.stderr() : LogOutput.append(file));
     }
 
     @Override
@@ -115,7 +85,8 @@ public final class LoggingDevice extends ForwardingBlockDevice {
 
     @Override
     public void zero(long offset, long length, ZeroFlags flags) throws IOException {
-        logged("zero", offset, length, flags(flags), () -> in.zero(offset, length, flags));
+        String names = (flags.fua() ? ",fua" : "") + (flags.noHole() ? ",nohole" : "") + (flags.fast() ? ",fast" : "");
+        logged("zero", offset, length, names.isEmpty() ? "-" : names.substring(1), () -> in.zero(offset, length, flags));
     }
 
     @Override
@@ -130,11 +101,10 @@ public final class LoggingDevice extends ForwardingBlockDevice {
 
     @Override
     public void close() throws IOException {
-        closing.countDown();
         try {
             in.close();
         } finally {
-            out.line(TIME.format(Instant.now()) + " event=close requests=" + ids.get());
+            out.line(Instant.now(), "event=close requests=" + ids.get());
             out.close();
         }
     }
@@ -168,29 +138,15 @@ public final class LoggingDevice extends ForwardingBlockDevice {
             throw e;
         } finally {
             long micros = (System.nanoTime() - start) / 1000;
-            out.line(TIME.format(at) + " id=" + id + " op=" + op + " offset=" + offset + " length=" + length
-                    + " flags=" + flags + " result=" + result + " us=" + micros + " thread=" + thread());
+            out.line(at, "id=" + id + " op=" + op + " offset=" + offset + " length=" + length + " flags=" + flags
+                    + " result=" + result + " us=" + micros + " thread=" + thread());
         }
     }
 
-    private static String flags(ZeroFlags flags) {
-        String joined = (flags.fua() ? ",fua" : "") + (flags.noHole() ? ",nohole" : "") + (flags.fast() ? ",fast" : "");
-        return joined.isEmpty() ? "-" : joined.substring(1);
-    }
-
+    /** The calling thread's name as one word, or its id if it has no name. */
     private static String thread() {
         Thread thread = Thread.currentThread();
-        String name = thread.getName();
-        return name.isBlank() ? "#" + thread.threadId() : name.strip().replaceAll("[\\s=]+", "_");
-    }
-
-    private void flushPeriodically() {
-        try {
-            while (!closing.await(FLUSH_MILLIS, TimeUnit.MILLISECONDS)) {
-                out.flush();
-            }
-        } catch (InterruptedException e) {
-            // nobody interrupts it; close() flushes anyway
-        }
+        String name = thread.getName().strip();
+        return name.isEmpty() ? "#" + thread.threadId() : name.replaceAll("[\\s=]+", "_");
     }
 }

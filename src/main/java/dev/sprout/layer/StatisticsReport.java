@@ -8,7 +8,26 @@ import java.util.Map;
 
 /**
  * A {@link StatisticsDevice}'s counters at one moment, as the JSON file and as the table printed
- * on close.
+ * on close. The JSON, whose shape is stable:
+ *
+ * <pre>{
+ *   "device": "Memory(64M)",
+ *   "time": "2026-11-22T02:18:04.123456Z",
+ *   "seconds": 12.031,
+ *   "operations": {
+ *     "read": {"count": 120, "bytes": 491520, "errors": 0, "latency_ns": {"p50": 8191, "p90": 20479, "p99": 40959, "max": 41230}},
+ *     ...
+ *   }
+ * }</pre>
+ *
+ * {@code device} is what the layer wraps, {@code time} when the counters were read (UTC),
+ * {@code seconds} how long the layer had been open. {@code operations} always holds read, write,
+ * zero, trim, flush, extents and cache in that order. {@code count} includes failed requests,
+ * {@code errors} counts them, {@code bytes} sums the lengths of the requests that succeeded (the
+ * range asked about for cache and extents, 0 for flush). Latencies are nanoseconds spent below
+ * the layer, failed requests included; percentiles are by nearest rank and at most 1/32 above
+ * the true value ({@link LatencyHistogram}), {@code max} is exact; all are 0 before the first
+ * request.
  *
  * @param device     the device below the layer, as it describes itself
  * @param time       when the counters were read
@@ -20,7 +39,7 @@ record StatisticsReport(String device, Instant time, double seconds, Map<Operati
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
 
-    /** The JSON document; its shape is described in {@link StatisticsDevice}. */
+    /** The JSON document described above. */
     String json() {
         StringBuilder out = new StringBuilder("{\n");
         out.append("  \"device\": ").append(quote(device)).append(",\n");
