@@ -1,12 +1,11 @@
 package dev.sprout.layer;
 
-import java.io.BufferedWriter;
+import java.io.FileDescriptor;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
+import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -19,8 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Where a {@link LoggingDevice} writes: whole lines into a buffer under a lock, so concurrent
- * requests never interleave and rarely wait for I/O, flushed every second. Failures never reach
- * the caller; the first is reported and later lines are still attempted.
+ * requests never interleave and rarely wait for I/O, flushed every second. Every write to the
+ * target holds whole lines, so devices appending to one file (or to stderr) interleave only
+ * between lines. Failures never reach the caller: the first is reported, the lines it concerned
+ * are dropped and later lines are still attempted.
  */
 final class LogOutput {
 
@@ -29,11 +30,11 @@ final class LogOutput {
     private static final long FLUSH_MILLIS = 1000;
 
     private final ReentrantLock lock = new ReentrantLock();
-    /** Buffers lines until the next flush. */
-    private final BufferedWriter writer;
+    /** The target, written only with whole lines. */
+    private final OutputStream out;
     /** What the lines go to, for the failure message. */
     private final String target;
-    /** Whether {@link #close} closes the writer (not for stderr). */
+    /** Whether {@link #close} closes {@link #out} (not for stderr). */
     private final boolean owned;
     /** Where the first failure is reported: stderr. */
     private final PrintStream complaints;
@@ -41,12 +42,13 @@ final class LogOutput {
     private final AtomicBoolean failed = new AtomicBoolean();
     /** Released by {@link #close}; stops the flusher. */
     private final CountDownLatch closing = new CountDownLatch(1);
-    /** Whether lines were written since the last flush. */
-    private boolean dirty; // guarded by lock
+    /** Lines not yet written, UTF-8, in {@code [0, used)}. */
+    private final byte[] buffer = new byte[64 * 1024]; // guarded by lock
+    private int used; // guarded by lock
 
-    /** Lines to {@code writer}, described as {@code target}; the first failure is told to {@code complaints}. */
-    LogOutput(Writer writer, String target, boolean owned, PrintStream complaints) {
-        this.writer = new BufferedWriter(writer, 64 * 1024);
+    /** Lines to {@code out}, described as {@code target}; the first failure is told to {@code complaints}. */
+    LogOutput(OutputStream out, String target, boolean owned, PrintStream complaints) {
+        this.out = out;
         this.target = target;
         this.owned = owned;
         this.complaints = complaints;
@@ -57,8 +59,7 @@ final class LogOutput {
     static LogOutput append(Path file) throws IOException {
         try {
             // A FileOutputStream, unlike a channel, is not closed when a writing thread is interrupted.
-            Writer writer = new OutputStreamWriter(new FileOutputStream(file.toFile(), true), StandardCharsets.UTF_8);
-            return new LogOutput(writer, file.toString(), true, System.err);
+            return new LogOutput(new FileOutputStream(file.toFile(), true), file.toString(), true, System.err);
         } catch (FileNotFoundException e) {
             throw new IOException("layer 'log': cannot append to " + e.getMessage(), e);
         }
@@ -66,30 +67,22 @@ final class LogOutput {
 
     /** Lines to stderr, which stays open. */
     static LogOutput stderr() {
-        return new LogOutput(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), "stderr", false, System.err);
+        return new LogOutput(new FileOutputStream(FileDescriptor.err), "stderr", false, System.err);
     }
 
     /** Appends a line: {@code time} in the log's format, a space, then {@code fields}. */
     void line(Instant time, String fields) {
-        String line = TIME.format(time) + " " + fields + "\n";
+        byte[] line = (TIME.format(time) + " " + fields + "\n").getBytes(StandardCharsets.UTF_8);
         lock.lock();
         try {
-            writer.write(line);
-            dirty = true;
-        } catch (IOException | RuntimeException e) {
-            report(e);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Pushes buffered lines to the target, if there are any. */
-    void flush() {
-        lock.lock();
-        try {
-            if (dirty) {
-                dirty = false;
-                writer.flush();
+            if (used + line.length > buffer.length) {
+                drain();
+            }
+            if (line.length > buffer.length) {
+                out.write(line);
+            } else {
+                System.arraycopy(line, 0, buffer, used, line.length);
+                used += line.length;
             }
         } catch (IOException | RuntimeException e) {
             report(e);
@@ -98,20 +91,43 @@ final class LogOutput {
         }
     }
 
-    /** Flushes, and closes the target unless it is stderr; a late {@link #flush} does nothing. */
+    /** Writes the buffered lines to the target. */
+    void flush() {
+        lock.lock();
+        try {
+            drain();
+        } catch (IOException | RuntimeException e) {
+            report(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Flushes, and closes the target unless it is stderr; later lines are dropped quietly. */
     void close() {
         closing.countDown();
         lock.lock();
         try {
-            dirty = false;
-            writer.flush();
+            drain();
             if (owned) {
-                writer.close();
+                out.close();
             }
         } catch (IOException | RuntimeException e) {
             report(e);
         } finally {
+            failed.set(true);
             lock.unlock();
+        }
+    }
+
+    /** Writes {@code buffer[0, used)} in one call and empties it, even if the write fails. */
+    private void drain() throws IOException {
+        if (used > 0) {
+            try {
+                out.write(buffer, 0, used);
+            } finally {
+                used = 0;
+            }
         }
     }
 

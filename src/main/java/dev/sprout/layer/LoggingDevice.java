@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 
 /**
  * A layer that writes one line per request, appended to {@code file=PATH} or to stderr, and
@@ -41,6 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * stderr and later lines are still attempted.
  */
 public final class LoggingDevice extends ForwardingBlockDevice {
+
+    private static final Pattern SPACES = Pattern.compile("[\\s=]+");
 
     private final LogOutput out;
     /** The last request id handed out. */
@@ -147,6 +150,6 @@ public final class LoggingDevice extends ForwardingBlockDevice {
     private static String thread() {
         Thread thread = Thread.currentThread();
         String name = thread.getName().strip();
-        return name.isEmpty() ? "#" + thread.threadId() : name.replaceAll("[\\s=]+", "_");
+        return name.isEmpty() ? "#" + thread.threadId() : SPACES.matcher(name).replaceAll("_");
     }
 }

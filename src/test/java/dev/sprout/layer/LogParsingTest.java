@@ -14,13 +14,14 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.LongStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -116,9 +117,9 @@ class LogParsingTest {
 
     @Test
     void linesParseBackIntoExactlyTheRequestsMadeIncludingFailedOnes() throws IOException {
-        StringWriter log = new StringWriter();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
         FailingDevice failing = new FailingDevice(MemoryBlockDevice.create(SIZE));
-        LogOutput output = new LogOutput(log, "test", true, new PrintStream(new ByteArrayOutputStream(), true));
+        LogOutput output = new LogOutput(log, "test", true, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         List<Request> made = new ArrayList<>();
         try (LoggingDevice device = new LoggingDevice(failing, output)) {
             run(made, new Request("write", 0, 4096, "-", "OK"), () -> device.write(0, ByteBuffer.allocate(4096), false));
@@ -139,13 +140,13 @@ class LogParsingTest {
             failing.failFlush = true;
             run(made, new Request("flush", 0, 0, "-", "EIO"), device::flush);
         }
-        List<String> lines = log.toString().lines().toList();
+        List<String> lines = log.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines.getFirst()).contains(" event=open ");
         assertThat(lines.getLast()).endsWith(" event=close requests=" + made.size());
         List<LogLine> parsed = lines.subList(1, lines.size() - 1).stream().map(LogLine::parse).toList();
         assertThat(parsed).extracting(LogLine::request).containsExactlyElementsOf(made);
         assertThat(parsed).extracting(LogLine::id).containsExactlyElementsOf(
-                java.util.stream.LongStream.rangeClosed(1, made.size()).boxed().toList());
+                LongStream.rangeClosed(1, made.size()).boxed().toList());
         assertThat(parsed).extracting(LogLine::time).isSorted();
     }
 

@@ -10,8 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringWriter;
-import java.io.Writer;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,11 +33,11 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Override
     protected BlockDevice newDevice(long size) {
-        return new LoggingDevice(MemoryBlockDevice.create(size), output(new StringWriter()));
+        return new LoggingDevice(MemoryBlockDevice.create(size), output(new ByteArrayOutputStream()));
     }
 
-    private LogOutput output(Writer writer) {
-        return new LogOutput(writer, "test", true, new PrintStream(complaints, true, StandardCharsets.UTF_8));
+    private LogOutput output(OutputStream target) {
+        return new LogOutput(target, "test", true, new PrintStream(complaints, true, StandardCharsets.UTF_8));
     }
 
     @Test
@@ -51,7 +50,7 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Test
     void writesEveryFlagOfEveryOperation() throws IOException {
-        StringWriter log = new StringWriter();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log))) {
             device.write(4096, ByteBuffer.allocate(512), true);
             device.trim(0, 4096, true);
@@ -60,7 +59,7 @@ class LoggingDeviceTest extends BlockDeviceContract {
             device.cache(1, 2);
             device.extents(0, SIZE);
         }
-        assertThat(log.toString().lines().skip(1).limit(6).map(line -> line.substring(line.indexOf(" id=") + 1)
+        assertThat(log.toString(StandardCharsets.UTF_8).lines().skip(1).limit(6).map(line -> line.substring(line.indexOf(" id=") + 1)
                 .replaceAll(" us=\\d+ thread=\\S+$", "")))
                 .containsExactly(
                         "id=1 op=write offset=4096 length=512 flags=fua result=OK",
@@ -73,11 +72,11 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Test
     void opensAndClosesWithEventLines() throws IOException {
-        StringWriter log = new StringWriter();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
         BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log));
         device.flush();
         device.close();
-        List<String> lines = log.toString().lines().toList();
+        List<String> lines = log.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).matches("\\S+Z event=open size=1048576 device=Memory\\(1M\\)");
         assertThat(lines.get(2)).matches("\\S+Z event=close requests=1");
@@ -85,12 +84,12 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Test
     void namesTheCallingThreadWithoutSpaces() throws Exception {
-        StringWriter log = new StringWriter();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log))) {
             Thread.ofVirtual().name("conn 7 request").start(() -> flushQuietly(device)).join();
             Thread.ofVirtual().start(() -> flushQuietly(device)).join();
         }
-        List<String> lines = log.toString().lines().toList();
+        List<String> lines = log.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines.get(1)).endsWith(" thread=conn_7_request");
         assertThat(lines.get(2)).matches(".* thread=#\\d+");
     }
@@ -105,7 +104,7 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Test
     void concurrentRequestsGetWholeLinesAndDistinctIds() throws Exception {
-        StringWriter log = new StringWriter();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
         int threads = 8;
         int each = 500;
         try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log));
@@ -125,7 +124,7 @@ class LoggingDeviceTest extends BlockDeviceContract {
             }
         }
         Set<Long> ids = new TreeSet<>();
-        for (String line : log.toString().lines().toList()) {
+        for (String line : log.toString(StandardCharsets.UTF_8).lines().toList()) {
             if (!line.contains(" event=")) {
                 LogParsingTest.LogLine parsed = LogParsingTest.LogLine.parse(line);
                 assertThat(parsed.request().op()).isEqualTo("write");
@@ -137,19 +136,10 @@ class LoggingDeviceTest extends BlockDeviceContract {
 
     @Test
     void aFailingLogNeitherFailsRequestsNorComplainsTwice() throws IOException {
-        Writer broken = new Writer() {
+        OutputStream broken = new OutputStream() {
             @Override
-            public void write(char[] chars, int offset, int length) throws IOException {
+            public void write(int b) throws IOException {
                 throw new IOException("disk full");
-            }
-
-            @Override
-            public void flush() throws IOException {
-                throw new IOException("disk full");
-            }
-
-            @Override
-            public void close() {
             }
         };
         byte[] data = "still works".getBytes(StandardCharsets.UTF_8);
@@ -165,6 +155,29 @@ class LoggingDeviceTest extends BlockDeviceContract {
         String told = complaints.toString(StandardCharsets.UTF_8);
         assertThat(told).contains("cannot write to test").contains("disk full");
         assertThat(told.lines()).hasSize(1);
+    }
+
+    @Test
+    void writesOnlyWholeLinesToTheTarget() throws IOException {
+        List<String> writes = new ArrayList<>();
+        OutputStream recorder = new OutputStream() {
+            @Override
+            public void write(int b) {
+                writes.add(String.valueOf((char) b));
+            }
+
+            @Override
+            public void write(byte[] b, int offset, int length) {
+                writes.add(new String(b, offset, length, StandardCharsets.UTF_8));
+            }
+        };
+        try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(recorder))) {
+            for (int i = 0; i < 5000; i++) {
+                device.write(i, ByteBuffer.allocate(1), false);
+            }
+        }
+        assertThat(writes).hasSizeGreaterThan(2).allSatisfy(w -> assertThat(w).endsWith("\n"));
+        assertThat(String.join("", writes).lines()).hasSize(5002);
     }
 
     @Test
