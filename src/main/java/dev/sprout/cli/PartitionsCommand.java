@@ -114,7 +114,7 @@ final class PartitionsCommand implements Callable<Integer> {
         return quoted.append('"').toString();
     }
 
-    /** Bytes in the largest binary unit that keeps one digit before the point: 512B, 1M, 1.5G. */
+    /** Bytes in the largest binary unit below them, one decimal unless exact: 512B, 1M, 1.5G, 6.0M for a bit less than 6M. */
     static String human(long bytes) {
         String units = "KMGTPE";
         int unit = -1;
@@ -124,8 +124,9 @@ final class PartitionsCommand implements Callable<Integer> {
         if (unit < 0) {
             return bytes + "B";
         }
-        double value = (double) bytes / (1L << (10 * (unit + 1)));
-        String number = String.format(Locale.ROOT, "%.1f", value);
-        return (number.endsWith(".0") ? number.substring(0, number.length() - 2) : number) + units.charAt(unit);
+        long scale = 1L << (10 * (unit + 1));
+        String number = bytes % scale == 0 ? Long.toString(bytes / scale)
+                : String.format(Locale.ROOT, "%.1f", (double) bytes / scale);
+        return number + units.charAt(unit);
     }
 }
