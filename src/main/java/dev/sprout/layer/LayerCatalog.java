@@ -23,6 +23,9 @@ public final class LayerCatalog {
     private static final Map<String, Factory> FACTORIES = new TreeMap<>(Map.ofEntries(
             // One entry per layer, alphabetical.
             Map.entry("cow", CopyOnWriteDevice::create),
+            Map.entry("crash", CrashSimulatingDevice::create),
+            Map.entry("delay", DelayingDevice::create),
+            Map.entry("error", ErrorInjectingDevice::create),
             Map.entry("log", LoggingDevice::create),
             Map.entry("offset", OffsetDevice::create),
             Map.entry("partition", PartitionDevice::create),
