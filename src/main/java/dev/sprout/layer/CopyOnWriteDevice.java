@@ -32,25 +32,17 @@ import java.util.OptionalLong;
 public final class CopyOnWriteDevice extends ForwardingBlockDevice {
 
     static final int DEFAULT_BLOCK = 64 << 10;
-    private static final int LOCK_STRIPES = 1024;
     private static final int MAX_EXTENTS = 1024;
 
     /** Holds the blocks the overlay owns; zero wherever the map says otherwise. */
     private final BlockDevice store;
-    /** log2 of the block size. */
-    private final int shift;
-    private final OverlayMap map = new OverlayMap();
-    /** Serialize changes to one block; indexed by block number modulo their count. */
-    private final Object[] locks = new Object[LOCK_STRIPES];
+    private final OverlayMap map;
     private final Capabilities capabilities;
 
     CopyOnWriteDevice(BlockDevice in, BlockDevice store, int blockSize) {
         super(in);
         this.store = store;
-        this.shift = Integer.numberOfTrailingZeros(blockSize);
-        for (int i = 0; i < LOCK_STRIPES; i++) {
-            locks[i] = new Object();
-        }
+        this.map = new OverlayMap(in.size(), blockSize);
         Capabilities lower = in.capabilities();
         BlockSizes sizes = lower.blockSizes();
         BlockSizes merged = blockSize <= sizes.maximum() && blockSize >= sizes.minimum()
@@ -94,8 +86,8 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
     public void read(long offset, ByteBuffer dst) throws IOException {
         long end = offset + dst.remaining();
         for (long at = offset; at < end; ) {
-            State state = map.get(at >>> shift);
-            int n = (int) (runEnd(at, end, state) - at);
+            State state = map.get(map.block(at));
+            int n = (int) (map.runEnd(at, end, state) - at);
             (state == State.LOWER ? in : store).read(at, dst.slice(dst.position(), n));
             dst.position(dst.position() + n);
             at += n;
@@ -105,10 +97,10 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         for (long at = offset; src.hasRemaining(); ) {
-            long block = at >>> shift;
-            int n = (int) Math.min(src.remaining(), blockEnd(block) - at);
-            synchronized (lock(block)) {
-                if (n < blockEnd(block) - (block << shift)) {
+            long block = map.block(at);
+            int n = (int) Math.min(src.remaining(), map.end(block) - at);
+            synchronized (map.lock(block)) {
+                if (!map.covers(at, n)) {
                     copyUp(block);
                 }
                 store.write(at, src.slice(src.position(), n), false);
@@ -140,8 +132,8 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
         long end = offset + length;
         List<Extent> extents = new ArrayList<>();
         for (long at = offset; at < end && extents.size() < MAX_EXTENTS; at = extents.getLast().end()) {
-            State state = map.get(at >>> shift);
-            long runEnd = runEnd(at, end, state);
+            State state = map.get(map.block(at));
+            long runEnd = map.runEnd(at, end, state);
             List<Extent> run = switch (state) {
                 case LOWER -> in.extents(at, runEnd - at);
                 case DATA -> List.of(Extent.data(at, runEnd - at));
@@ -169,11 +161,11 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
     private void clear(long offset, long length, boolean trim) throws IOException {
         long end = offset + length;
         for (long at = offset; at < end; ) {
-            long block = at >>> shift;
-            long n = Math.min(end, blockEnd(block)) - at;
-            synchronized (lock(block)) {
+            long block = map.block(at);
+            long n = Math.min(end, map.end(block)) - at;
+            synchronized (map.lock(block)) {
                 State state = map.get(block);
-                if (n == blockEnd(block) - (block << shift)) {
+                if (map.covers(at, n)) {
                     if (state == State.DATA) {
                         store.zero(at, n, ZeroFlags.PUNCH);
                     }
@@ -192,27 +184,10 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
         if (map.get(block) != State.LOWER) {
             return;
         }
-        long start = block << shift;
-        ByteBuffer content = ByteBuffer.allocate((int) (blockEnd(block) - start));
+        long start = map.start(block);
+        ByteBuffer content = ByteBuffer.allocate((int) (map.end(block) - start));
         in.read(start, content);
         store.write(start, content.flip(), false);
         map.set(block, State.DATA);
-    }
-
-    /** Where the run of blocks in {@code state} from the one holding {@code at} ends, at most {@code end}. */
-    private long runEnd(long at, long end, State state) {
-        long last = (end - 1) >>> shift;
-        long block = map.runEnd(at >>> shift, last + 1, state);
-        return block > last ? end : block << shift;
-    }
-
-    /** The end of a block: the next block's start, or the device's end for the last one. */
-    private long blockEnd(long block) {
-        long start = block << shift;
-        return start + Math.min(1L << shift, size() - start);
-    }
-
-    private Object lock(long block) {
-        return locks[(int) (block & (LOCK_STRIPES - 1))];
     }
 }
