@@ -39,6 +39,7 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
     private final OverlayMap map;
     private final Capabilities capabilities;
 
+    /** An overlay over {@code in} kept in {@code store}, which must be as large and read as zeroes at first. */
     CopyOnWriteDevice(BlockDevice in, BlockDevice store, int blockSize) {
         super(in);
         this.store = store;
