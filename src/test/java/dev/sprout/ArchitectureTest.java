@@ -43,9 +43,17 @@ class ArchitectureTest {
     @Test
     void blockDevicesNeverSeeTheProtocolOrTheServer() {
         noClasses().that().resideInAnyPackage("dev.sprout.block..", "dev.sprout.backend..",
-                        "dev.sprout.layer..", "dev.sprout.os..")
+                        "dev.sprout.layer..", "dev.sprout.fs..", "dev.sprout.os..")
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "dev.sprout.nbd..", "dev.sprout.server..", "dev.sprout.cli..")
+                .check(classes);
+    }
+
+    @Test
+    void filesystemReadersSeeOnlyTheBlockApi() {
+        noClasses().that().resideInAPackage("dev.sprout.fs..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.sprout.backend..", "dev.sprout.layer..", "dev.sprout.os..")
                 .check(classes);
     }
 
