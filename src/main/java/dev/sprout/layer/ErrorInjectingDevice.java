@@ -1,7 +1,6 @@
 package dev.sprout.layer;
 
 import dev.sprout.block.BlockDevice;
-import dev.sprout.block.ByteSize;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -13,7 +12,6 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -33,31 +31,24 @@ public final class ErrorInjectingDevice extends ForwardingBlockDevice {
     static final Set<Errno> ERRNOS = EnumSet.of(Errno.EIO, Errno.ENOSPC, Errno.EPERM, Errno.ENOMEM,
             Errno.EINVAL, Errno.ESHUTDOWN);
 
-    /** A byte range {@code [start, end)} whose requests may fail, like a bad sector. */
-    record Range(long start, long end) {
-        boolean touches(long offset, long length) {
-            return offset < end && start < offset + length;
-        }
-    }
-
     private final double rate;
     private final Errno errno;
     private final Set<Operation> operations;
     /** Errors are injected only while this file exists; null: always. */
     private final Path trigger;
-    /** Only requests touching one of these fail; empty: any request. */
-    private final List<Range> ranges;
+    /** Only requests touching these fail. */
+    private final FaultyRanges ranges;
     /** Guarded by itself: one sequence of rolls shared by every request. */
     private final SplittableRandom random;
 
     ErrorInjectingDevice(BlockDevice in, double rate, Errno errno, Set<Operation> operations, Path trigger,
-                         List<Range> ranges, long seed) {
+                         FaultyRanges ranges, long seed) {
         super(in);
         this.rate = rate;
         this.errno = errno;
         this.operations = EnumSet.copyOf(operations);
         this.trigger = trigger;
-        this.ranges = List.copyOf(ranges);
+        this.ranges = ranges;
         this.random = new SplittableRandom(seed);
     }
 
@@ -73,31 +64,8 @@ public final class ErrorInjectingDevice extends ForwardingBlockDevice {
                 p.errno("errno", ERRNOS).orElse(Errno.EIO),
                 p.operations("ops").orElse(EnumSet.allOf(Operation.class)),
                 p.path("trigger").orElse(null),
-                p.string("ranges").map(ErrorInjectingDevice::parseRanges).orElse(List.of()),
+                p.string("ranges").map(FaultyRanges::parse).orElse(FaultyRanges.EVERYWHERE),
                 seed);
-    }
-
-    /** {@code 0-4K,1M-1028K}: sizes with suffixes, each end exclusive and after its start. */
-    static List<Range> parseRanges(String text) {
-        List<Range> ranges = new ArrayList<>();
-        for (String piece : text.split(",")) {
-            String[] ends = piece.strip().split("-", -1);
-            try {
-                if (ends.length != 2) {
-                    throw new IllegalArgumentException();
-                }
-                long start = ByteSize.parse(ends[0]);
-                long end = ByteSize.parse(ends[1]);
-                if (end <= start) {
-                    throw new IllegalArgumentException();
-                }
-                ranges.add(new Range(start, end));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("layer 'error': invalid ranges='" + text + "' at '" + piece
-                        + "'; expected START-END,... with END exclusive and after START, such as 0-4K,1M-1028K");
-            }
-        }
-        return ranges;
     }
 
     @Override
@@ -136,16 +104,23 @@ public final class ErrorInjectingDevice extends ForwardingBlockDevice {
         in.cache(offset, length);
     }
 
+    /**
+     * The extents below, except that zero runs where a read may fail are reported as data: the
+     * server reads only the data of a sparse READ, and a bad sector must fail even when unwritten.
+     */
     @Override
     public List<Extent> extents(long offset, long length) throws IOException {
         inject(Operation.EXTENTS, offset, length);
-        return in.extents(offset, length);
+        List<Extent> extents = in.extents(offset, length);
+        if (rate <= 0 || !operations.contains(Operation.READ) || trigger != null && !Files.exists(trigger)) {
+            return extents;
+        }
+        return ranges.readable(extents);
     }
 
     /** Throws the injected error if this request is to fail; the cheap tests come first. */
     private void inject(Operation op, long offset, long length) throws DeviceException {
-        if (!operations.contains(op)
-                || !ranges.isEmpty() && ranges.stream().noneMatch(r -> r.touches(offset, length))
+        if (!operations.contains(op) || !ranges.touches(offset, length)
                 || trigger != null && !Files.exists(trigger)
                 || !roll()) {
             return;

@@ -9,6 +9,7 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockDeviceContract;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
 import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -88,6 +89,24 @@ class ErrorInjectingDeviceTest extends BlockDeviceContract {
             assertInjected(Errno.EIO, () -> read(device, 0, 1 << 20));
             assertInjected(Errno.EIO, () -> device.zero(SIZE + 4095, 1, ZeroFlags.PUNCH));
             assertInjected(Errno.EIO, () -> device.extents(SIZE - 1, 2));
+        }
+    }
+
+    @Test
+    void zeroRunsWhereReadsMayFailAreReportedAsDataSoSparseReadsStillReachThem() throws IOException {
+        try (BlockDevice device = LayerCatalog.wrap("error:ranges=12K-16K,4K-8K,6K-9K,ops=read", MemoryBlockDevice.create(SIZE))) {
+            assertThat(allExtents(device, 0, SIZE)).containsExactly(Extent.unallocated(0, 4096),
+                    Extent.data(4096, 9216 - 4096), Extent.unallocated(9216, 12_288 - 9216), Extent.data(12_288, 4096),
+                    Extent.unallocated(16_384, SIZE - 16_384));
+        }
+        try (BlockDevice device = LayerCatalog.wrap("error:ops=read", MemoryBlockDevice.create(SIZE))) {
+            assertThat(device.extents(0, SIZE)).containsExactly(Extent.data(0, SIZE));
+        }
+        for (String spec : List.of("error:ops=write", "error:rate=0", "error:ops=read,trigger=" + dir.resolve("absent"))) {
+            try (BlockDevice device = LayerCatalog.wrap(spec, MemoryBlockDevice.create(SIZE))) {
+                assertThat(device.extents(0, SIZE)).as("reads cannot fail with %s", spec)
+                        .containsExactly(Extent.unallocated(0, SIZE));
+            }
         }
     }
 
