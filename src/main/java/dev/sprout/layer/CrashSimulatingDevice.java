@@ -16,7 +16,6 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -115,19 +114,7 @@ public final class CrashSimulatingDevice extends ForwardingBlockDevice {
         if (pieces.getFirst().change() == null) {
             return in.extents(offset, pieces.getFirst().length());
         }
-        List<Extent> extents = new ArrayList<>();
-        for (Piece piece : pieces) {
-            if (piece.change() == null) {
-                break;
-            }
-            Extent next = piece.change().extent(piece.offset(), piece.offset() + piece.length());
-            if (!extents.isEmpty() && extents.getLast().joinsWith(next)) {
-                Extent last = extents.removeLast();
-                next = last.withRange(last.offset(), last.length() + next.length());
-            }
-            extents.add(next);
-        }
-        return extents;
+        return PendingChanges.extents(pieces);
     }
 
     /** Drops what was never written back, as pulling the plug would, and closes the device below. */

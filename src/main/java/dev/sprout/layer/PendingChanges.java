@@ -52,10 +52,6 @@ final class PendingChanges {
             }
         }
 
-        /** How the run reads until written back: a trimmed run reads as zeroes too. */
-        Extent extent(long from, long to) {
-            return kind == Kind.DATA ? Extent.data(from, to - from) : Extent.zeroes(from, to - from);
-        }
     }
 
     /** A part of a requested range: served by {@code change}, or by the device below when it is null. */
@@ -127,6 +123,27 @@ final class PendingChanges {
             pieces.add(new Piece(at, end - at, null));
         }
         return pieces;
+    }
+
+    /**
+     * The cached pieces at the head of {@code pieces} as extents, joined where they continue each
+     * other: data runs as data, the others as zeroes (a trimmed run reads as zeroes until written back).
+     */
+    static List<Extent> extents(List<Piece> pieces) {
+        List<Extent> extents = new ArrayList<>();
+        for (Piece piece : pieces) {
+            if (piece.change() == null) {
+                break;
+            }
+            Extent next = piece.change().kind() == Kind.DATA ? Extent.data(piece.offset(), piece.length())
+                    : Extent.zeroes(piece.offset(), piece.length());
+            if (!extents.isEmpty() && extents.getLast().joinsWith(next)) {
+                Extent last = extents.removeLast();
+                next = last.withRange(last.offset(), last.length() + next.length());
+            }
+            extents.add(next);
+        }
+        return extents;
     }
 
     /** Every run, in order of offset. */
