@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A layer that sleeps before passing each request down, per operation: a slow disk or a distant
@@ -31,14 +32,17 @@ public final class DelayingDevice extends ForwardingBlockDevice {
 
     /** {@code all=MS} and {@code read=MS}, {@code write=MS}... one per operation, which win over all. */
     static BlockDevice create(BlockDevice in, LayerParameters p) {
-        Map<Operation, Long> delays = new EnumMap<>(Operation.class);
         String[] keys = new String[Operation.values().length + 1];
         keys[0] = "all";
         for (Operation op : Operation.values()) {
             keys[op.ordinal() + 1] = op.label();
-            p.nanos(op.label()).or(() -> p.nanos("all")).ifPresent(nanos -> delays.put(op, nanos));
         }
         p.accept(keys);
+        Optional<Long> all = p.nanos("all");
+        Map<Operation, Long> delays = new EnumMap<>(Operation.class);
+        for (Operation op : Operation.values()) {
+            p.nanos(op.label()).or(() -> all).ifPresent(nanos -> delays.put(op, nanos));
+        }
         return new DelayingDevice(in, delays);
     }
 

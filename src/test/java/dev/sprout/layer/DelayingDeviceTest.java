@@ -64,7 +64,8 @@ class DelayingDeviceTest extends BlockDeviceContract {
         BlockDevice below = MemoryBlockDevice.create(SIZE);
         assertThatIllegalArgumentException().isThrownBy(() -> LayerCatalog.wrap("delay:read=fast", below))
                 .withMessage("layer 'delay': invalid read='fast'; expected a duration such as 10, 10ms, 1.5s or 250us");
-        assertThatIllegalArgumentException().isThrownBy(() -> LayerCatalog.wrap("delay:all=-1", below))
+        assertThatIllegalArgumentException().isThrownBy(() -> LayerCatalog.wrap(
+                        "delay:read=1,write=1,zero=1,trim=1,flush=1,extents=1,cache=1,all=-1", below))
                 .withMessageContaining("invalid all='-1'");
         assertThatIllegalArgumentException().isThrownBy(() -> LayerCatalog.wrap("delay:open=5", below))
                 .withMessage("layer 'delay': unknown parameter 'open'; accepted: "
