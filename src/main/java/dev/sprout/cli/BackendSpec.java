@@ -28,9 +28,11 @@ record BackendSpec(String name, List<String> args) {
               zero SIZE                 read-only zeroes
               pattern SIZE              read-only; each 8-byte word holds its own offset""";
 
+    private static final String KNOWN = "memory, file, null, zero, pattern";
+
     static BackendSpec parse(List<String> words) {
         if (words.isEmpty()) {
-            throw new IllegalArgumentException("no backend given\n" + USAGE);
+            throw new IllegalArgumentException("no backend given; known backends: " + KNOWN + " (see serve --help)");
         }
         return new BackendSpec(words.getFirst(), List.copyOf(words.subList(1, words.size())));
     }
@@ -43,7 +45,7 @@ record BackendSpec(String name, List<String> args) {
             case "zero" -> new ZeroBlockDevice(size());
             case "pattern" -> new PatternBlockDevice(size());
             case "file" -> openFile(readOnly);
-            default -> throw new IllegalArgumentException("unknown backend '" + name + "'\n" + USAGE);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; known backends: " + KNOWN);
         };
         return readOnly && device.capabilities().writable() ? new ReadOnlyDevice(device) : device;
     }

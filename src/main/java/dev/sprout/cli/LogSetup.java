@@ -18,6 +18,9 @@ final class LogSetup {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS");
 
+    /** Held strongly: the logging framework keeps only weak references to configured loggers. */
+    private static final Logger SPROUT = Logger.getLogger("dev.sprout");
+
     private LogSetup() {
     }
 
@@ -31,7 +34,9 @@ final class LogSetup {
         handler.setLevel(level);
         handler.setFormatter(new LineFormat());
         root.addHandler(handler);
-        root.setLevel(level);
+        // Debug detail for sprout only: the JDK logs its own internals at FINE.
+        root.setLevel(verbose ? Level.INFO : level);
+        SPROUT.setLevel(level);
     }
 
     /** {@code 2026-11-22T02:18:04.123 sprout WARNING: conn 3: closing: bad request magic}. */

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** {@code sprout serve}: serves one backend over NBD. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -80,6 +81,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Log warnings and errors only.")
     boolean quiet;
 
+    /** Released once every export's device is closed, which a shutdown hook waits for. */
+    private final CountDownLatch devicesClosed = new CountDownLatch(1);
+
     @Override
     public Integer call() throws Exception {
         LogSetup.configure(verbose, quiet || stdio || run != null);
@@ -97,10 +101,11 @@ final class ServeCommand implements Callable<Integer> {
             if (run != null) {
                 return CaptiveCommand.run(run, endpoint.variables(exports.getFirst().name()));
             }
-            awaitTermination(server, endpoint);
+            awaitTermination(server);
             return 0;
         } finally {
             closeAll(exports);
+            devicesClosed.countDown();
         }
     }
 
@@ -187,14 +192,14 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Serves until SIGINT or SIGTERM, then closes cleanly. */
-    private static void awaitTermination(NbdServer server, Endpoint endpoint) throws InterruptedException {
+    private void awaitTermination(NbdServer server) throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread main = Thread.currentThread();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             stopped.countDown();
             try {
-                main.join(5_000);
+                // Let call() close the devices (layers flush logs and statistics on close).
+                devicesClosed.await(5, TimeUnit.SECONDS);
             } catch (InterruptedException ignored) {
                 // exiting anyway
             }
