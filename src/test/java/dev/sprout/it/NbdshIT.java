@@ -314,6 +314,8 @@ class NbdshIT {
     void fileBackendTrimPunchesHolesAndNoHoleZeroKeepsBlocks() throws Exception {
         Path image = dir.resolve("disk.img");
         long M = 1 << 20;
+        // ext4 counts its extent-tree blocks in st_blocks: a punched hole can cost a block or two.
+        long metadata = 64 * 1024;
         try (SproutServer server = SproutServer.start(dir, "file", image.toString(), "size=64M")) {
             nbdsh(server, """
                     h.pwrite(os.urandom(32 << 20), 0)
@@ -324,7 +326,7 @@ class NbdshIT {
 
             nbdsh(server, "h.trim(8 << 20, 4 << 20)\nassert h.pread(8 << 20, 4 << 20) == bytes(8 << 20)");
             long trimmed = Cmd.allocatedBytes(image);
-            assertThat(full - trimmed).as("bytes freed by trimming 8 MiB").isGreaterThanOrEqualTo(8 * M);
+            assertThat(full - trimmed).as("bytes freed by trimming 8 MiB").isGreaterThanOrEqualTo(8 * M - metadata);
 
             nbdsh(server, """
                     h.zero(16 << 20, 4 << 20, flags=nbd.CMD_FLAG_NO_HOLE)
@@ -332,14 +334,14 @@ class NbdshIT {
                     """);
             long provisioned = Cmd.allocatedBytes(image);
             assertThat(provisioned - trimmed).as("NO_HOLE must provision the trimmed 8 MiB again")
-                    .isGreaterThanOrEqualTo(8 * M);
+                    .isGreaterThanOrEqualTo(8 * M - metadata);
 
             nbdsh(server, """
                     h.zero(24 << 20, 8 << 20)
                     assert h.pread(24 << 20, 8 << 20) == bytes(24 << 20)
                     """);
             assertThat(provisioned - Cmd.allocatedBytes(image)).as("bytes freed by a plain zero of 24 MiB")
-                    .isGreaterThanOrEqualTo(24 * M);
+                    .isGreaterThanOrEqualTo(24 * M - metadata);
         }
     }
 
