@@ -104,18 +104,10 @@ public final class ErrorInjectingDevice extends ForwardingBlockDevice {
         in.cache(offset, length);
     }
 
-    /**
-     * The extents below, except that zero runs where a read may fail are reported as data: the
-     * server reads only the data of a sparse READ, and a bad sector must fail even when unwritten.
-     */
     @Override
     public List<Extent> extents(long offset, long length) throws IOException {
         inject(Operation.EXTENTS, offset, length);
-        List<Extent> extents = in.extents(offset, length);
-        if (rate <= 0 || !operations.contains(Operation.READ) || trigger != null && !Files.exists(trigger)) {
-            return extents;
-        }
-        return ranges.readable(extents);
+        return in.extents(offset, length);
     }
 
     /** Throws the injected error if this request is to fail; the cheap tests come first. */

@@ -1,7 +1,6 @@
 package dev.sprout.layer;
 
 import dev.sprout.block.ByteSize;
-import dev.sprout.block.Extent;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,33 +49,4 @@ final class FaultyRanges {
         return ranges.isEmpty() || ranges.stream().anyMatch(r -> offset < r.end() && r.start() < offset + length);
     }
 
-    /**
-     * {@code extents} with every zero run inside a range reported as data instead, so that a
-     * server reading only the data of a sparse READ still reads, and fails, there.
-     */
-    List<Extent> readable(List<Extent> extents) {
-        List<Extent> out = new ArrayList<>();
-        for (Extent e : extents) {
-            long at = e.offset();
-            List<Range> faulty = !e.zero() ? List.of() : ranges.isEmpty() ? List.of(new Range(at, e.end())) : ranges;
-            for (Range r : faulty) {
-                long from = Math.max(r.start(), at);
-                long to = Math.min(r.end(), e.end());
-                if (from < to) {
-                    if (from > at) {
-                        out.add(e.withRange(at, from - at));
-                    }
-                    if (!out.isEmpty() && out.getLast().joinsWith(Extent.data(from, to - from))) {
-                        from = out.removeLast().offset();
-                    }
-                    out.add(Extent.data(from, to - from));
-                    at = to;
-                }
-            }
-            if (at < e.end()) {
-                out.add(e.withRange(at, e.end() - at));
-            }
-        }
-        return out;
-    }
 }

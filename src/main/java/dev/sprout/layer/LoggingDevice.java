@@ -38,8 +38,7 @@ import java.util.regex.Pattern;
  * size=BYTES device=DESCRIPTION} and {@code event=close requests=N}.
  *
  * <p>It logs what the device sees, not what the client sent: requests the server refuses itself
- * never arrive, and the server turns a structured READ of 32 KiB or more into an extents query and
- * reads of the data runs only.
+ * never arrive.
  *
  * <p>Lines go through a buffer under a lock ({@link LogOutput}), flushed every second, on every
  * flush request and on close. Logging never changes a request's result: a failing log write is

@@ -103,7 +103,7 @@ final class RequestHandler {
     private void read(Request.Read r) throws IOException {
         int length = (int) r.length();
         boolean structured = session.structuredReplies();
-        if (structured && !r.has(CommandFlag.DF) && length >= SparseRead.MIN_LENGTH && device.capabilities().extents()) {
+        if (structured && !r.has(CommandFlag.DF) && length >= SparseRead.MIN_LENGTH) {
             ByteBuffer data = pool.take(length);
             try {
                 out.send(SparseRead.chunks(device, r, data));

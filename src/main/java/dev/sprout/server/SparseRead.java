@@ -1,52 +1,60 @@
 package dev.sprout.server;
 
 import dev.sprout.block.BlockDevice;
-import dev.sprout.block.Extent;
 import dev.sprout.nbd.Request;
 import dev.sprout.nbd.TransmissionReplies;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A structured READ reply that sends holes as OFFSET_HOLE chunks instead of zeroes
- * (proto.md: "Structured reply types"). All data is read before anything is sent, so an error
- * can still be reported as the only chunk.
+ * A structured READ reply that sends runs of zeroes as OFFSET_HOLE chunks instead of bytes
+ * (proto.md: "Structured reply types"). The device sees exactly the client's read — layers that
+ * count, delay or fail reads see it whole — and the zero runs are found in the data read, so
+ * the reply never depends on what a device claims about its allocation.
  */
 final class SparseRead {
 
-    /**
-     * Reads shorter than this go as one data chunk: asking the device for extents costs more
-     * than sending a few KiB of zeroes would.
-     */
+    /** Reads shorter than this go as one data chunk: there is little to win. */
     static final long MIN_LENGTH = 32 * 1024;
-    /** Zero runs shorter than this are sent as data: a chunk header costs more than they do. */
-    private static final long MIN_HOLE = 4096;
-    /** Bound on chunks per reply; past it the rest goes as one data chunk. */
-    private static final int MAX_CHUNKS = 64;
+    /** The unit of zero detection; zero runs shorter than this are sent as data. */
+    private static final int BLOCK = 4096;
+    /** Bound on hole chunks per reply, so a pathological pattern cannot inflate it. */
+    private static final int MAX_HOLES = 64;
+    private static final MemorySegment ZEROES = MemorySegment.ofArray(new byte[BLOCK]);
 
     private SparseRead() {
     }
 
-    /** The reply buffers for {@code r}; {@code data} must hold {@code r.length()} bytes. */
+    /** Reads {@code r} into {@code data} (which must hold its length) and returns the reply. */
     static ByteBuffer[] chunks(BlockDevice device, Request.Read r, ByteBuffer data) throws IOException {
-        List<Extent> runs = ExtentWalk.collect(device, r.offset(), r.length(), MAX_CHUNKS);
+        device.read(r.offset(), data.duplicate());
+        MemorySegment bytes = MemorySegment.ofBuffer(data);
+        int length = (int) r.length();
         List<ByteBuffer> out = new ArrayList<>();
-        long end = r.offset() + r.length();
-        long dataStart = r.offset();
-        for (Extent run : runs) {
-            if (run.zero() && run.length() >= MIN_HOLE) {
-                addData(device, r, data, dataStart, run.offset(), out, false);
+        int dataStart = 0;
+        int holes = 0;
+        int at = 0;
+        while (at < length && holes < MAX_HOLES) {
+            int zeroEnd = zeroRunEnd(bytes, at, length);
+            if (zeroEnd - at >= BLOCK) {
+                addData(out, r, data, dataStart, at, false);
                 ByteBuffer hole = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 12);
-                TransmissionReplies.offsetHole(hole, false, r.cookie(), run.offset(), (int) run.length());
+                TransmissionReplies.offsetHole(hole, false, r.cookie(), r.offset() + at, zeroEnd - at);
                 out.add(hole.flip());
-                dataStart = run.end();
+                holes++;
+                dataStart = zeroEnd;
+                at = zeroEnd;
+            } else {
+                at = Math.min(length, at + BLOCK);
             }
         }
-        addData(device, r, data, dataStart, end, out, true);
-        if (dataStart >= end) {
+        if (dataStart < length) {
+            addData(out, r, data, dataStart, length, true);
+        } else {
             ByteBuffer none = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE);
             TransmissionReplies.none(none, r.cookie());
             out.add(none.flip());
@@ -54,19 +62,27 @@ final class SparseRead {
         return out.toArray(ByteBuffer[]::new);
     }
 
-    /** Reads {@code [from, to)} into its place in {@code data} and adds an OFFSET_DATA chunk. */
-    private static void addData(BlockDevice device, Request.Read r, ByteBuffer data, long from, long to,
-                                List<ByteBuffer> out, boolean done) throws IOException {
+    /** The end of the run of all-zero blocks starting at {@code from} (== from when none). */
+    private static int zeroRunEnd(MemorySegment bytes, int from, int length) {
+        int at = from;
+        while (at < length) {
+            int n = Math.min(BLOCK, length - at);
+            if (MemorySegment.mismatch(bytes, at, at + n, ZEROES, 0, n) >= 0) {
+                break;
+            }
+            at += n;
+        }
+        return at;
+    }
+
+    /** An OFFSET_DATA chunk for bytes {@code [from, to)} of the read. */
+    private static void addData(List<ByteBuffer> out, Request.Read r, ByteBuffer data, int from, int to, boolean done) {
         if (to <= from) {
             return;
         }
-        int start = (int) (from - r.offset());
-        int length = (int) (to - from);
-        ByteBuffer slice = data.slice(start, length);
-        device.read(from, slice);
         ByteBuffer header = ByteBuffer.allocate(TransmissionReplies.CHUNK_HEADER_SIZE + 8);
-        TransmissionReplies.offsetDataHeader(header, done, r.cookie(), from, length);
+        TransmissionReplies.offsetDataHeader(header, done, r.cookie(), r.offset() + from, to - from);
         out.add(header.flip());
-        out.add(data.slice(start, length));
+        out.add(data.slice(from, to - from));
     }
 }
