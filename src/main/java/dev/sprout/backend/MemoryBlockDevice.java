@@ -162,7 +162,14 @@ public final class MemoryBlockDevice implements BlockDevice {
     @Override
     public void close() {
         closed = true;
-        pages.clear();
+        for (Long index : pages.keySet()) {
+            MemoryPage page = pages.remove(index);
+            if (page != null) {
+                synchronized (page) {
+                    page.detachAndFree();
+                }
+            }
+        }
         pageCount.set(0);
     }
 
@@ -207,10 +214,12 @@ public final class MemoryBlockDevice implements BlockDevice {
                 if (page == null) {
                     page = fresh;
                     pageCount.incrementAndGet();
+                } else {
+                    fresh.detachAndFree(); // another writer won the race; its page serves
                 }
             }
             synchronized (page) {
-                if (!page.detached) {
+                if (!page.detached()) {
                     page.copyFrom(src, srcOffset, inPage, length);
                     return;
                 }
@@ -226,7 +235,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                 return;
             }
             synchronized (page) {
-                if (page.detached) {
+                if (page.detached()) {
                     continue;
                 }
                 if (from > 0 || to < PAGE_SIZE) {
@@ -235,9 +244,9 @@ public final class MemoryBlockDevice implements BlockDevice {
                         return;
                     }
                 }
-                page.detached = true;
                 pages.remove(index, page);
                 pageCount.decrementAndGet();
+                page.detachAndFree();
                 return;
             }
         }
