@@ -58,6 +58,15 @@ class ArchitectureTest {
     }
 
     @Test
+    void formatsSeeOnlyTheBlockApiAndTheOs() {
+        noClasses().that().resideInAPackage("dev.sprout.format..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.sprout.backend..", "dev.sprout.layer..", "dev.sprout.fs..", "dev.sprout.nbd..",
+                        "dev.sprout.server..", "dev.sprout.cli..")
+                .check(classes);
+    }
+
+    @Test
     void blockApiDependsOnNoImplementation() {
         noClasses().that().resideInAPackage("dev.sprout.block..")
                 .should().dependOnClassesThat().resideInAnyPackage(

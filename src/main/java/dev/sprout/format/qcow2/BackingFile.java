@@ -1,0 +1,65 @@
+package dev.sprout.format.qcow2;
+
+import dev.sprout.block.BlockDevice;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** Opens the backing file an image names, read-only, as raw or qcow2, relative to the image's folder. */
+final class BackingFile {
+
+    /** The deepest chain opened; deeper ones are taken for a loop. */
+    static final int MAX_DEPTH = 64;
+
+    private BackingFile() {
+    }
+
+    /** The backing device of the image at {@code image}, or null when it has none. */
+    static BlockDevice open(Path image, Qcow2Header header, int depth) throws IOException {
+        if (header.backingFile().isEmpty()) {
+            return null;
+        }
+        Path path = resolve(image, header.backingFile().get());
+        if (depth >= MAX_DEPTH) {
+            throw Qcow2Header.invalid(image + ": backing chain deeper than " + MAX_DEPTH + " (a loop?) at " + path);
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new NoSuchFileException(path.toString(), null, "backing file of " + image + " not found");
+        }
+        String format = header.backingFormat().orElseGet(() -> detect(path));
+        return switch (format) {
+            case "raw" -> RawBackingFile.open(path);
+            case "qcow2" -> Qcow2Image.open(path, true, depth + 1);
+            default -> throw Qcow2Header.invalid(image + ": backing format '" + format + "' of " + path
+                    + " is not supported (raw and qcow2 are)");
+        };
+    }
+
+    /** A backing file name as qemu reads it: relative names start at the image's folder. */
+    static Path resolve(Path image, String name) {
+        Path backing = Path.of(name);
+        if (backing.isAbsolute()) {
+            return backing;
+        }
+        Path folder = image.toAbsolutePath().getParent();
+        return folder.resolve(backing).normalize();
+    }
+
+    /** "qcow2" when the file starts with the qcow2 magic, otherwise "raw". */
+    static String detect(Path path) {
+        return isQcow2(path) ? "qcow2" : "raw";
+    }
+
+    /** Whether the file at {@code path} starts with the qcow2 magic {@code QFI\xfb}. */
+    static boolean isQcow2(Path path) {
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && (magic[0] & 0xff) == 'Q' && (magic[1] & 0xff) == 'F'
+                    && (magic[2] & 0xff) == 'I' && (magic[3] & 0xff) == 0xfb;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package dev.sprout.format.qcow2;
+
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.os.NativeException;
+import dev.sprout.os.NativeFile;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** The host file of one qcow2 image: positional I/O whose failures name the image and the offset. */
+final class ImageFile implements Closeable {
+
+    /** The image as shown in messages, {@code qcow2(/path)}. */
+    private final String name;
+    /** Shared by every thread, which positional I/O allows. */
+    private final FileChannel channel;
+    /** Punches holes where clusters are freed. */
+    private final NativeFile nativeFile;
+
+    private ImageFile(String name, FileChannel channel, NativeFile nativeFile) {
+        this.name = name;
+        this.channel = channel;
+        this.nativeFile = nativeFile;
+    }
+
+    static ImageFile open(Path path, boolean writable) throws IOException {
+        FileChannel channel = writable
+                ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            NativeFile nativeFile = writable ? NativeFile.open(path, true) : NativeFile.unsupported(path);
+            return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, nativeFile);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** Creates a new file, failing if one exists. */
+    static ImageFile create(Path path) throws IOException {
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, NativeFile.unsupported(path));
+        } catch (RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    String name() {
+        return name;
+    }
+
+    FileChannel channel() {
+        return channel;
+    }
+
+    long size() throws DeviceException {
+        try {
+            return channel.size();
+        } catch (IOException e) {
+            throw failure("size", 0, e);
+        }
+    }
+
+    /** Fills {@code dst}; bytes past the end of the file read as zeroes. */
+    void read(long offset, ByteBuffer dst, String what) throws DeviceException {
+        long at = offset;
+        try {
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, at);
+                if (n < 0) {
+                    while (dst.hasRemaining()) {
+                        dst.put((byte) 0);
+                    }
+                    return;
+                }
+                at += n;
+            }
+        } catch (IOException e) {
+            throw failure(what, offset, e);
+        }
+    }
+
+    void write(long offset, ByteBuffer src, String what) throws DeviceException {
+        long at = offset;
+        try {
+            while (src.hasRemaining()) {
+                at += channel.write(src, at);
+            }
+        } catch (IOException e) {
+            throw failure(what, offset, e);
+        }
+    }
+
+    void force() throws DeviceException {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw failure("flush", 0, e);
+        }
+    }
+
+    /** Gives freed clusters back to the host; file systems without hole punching keep them. */
+    void punch(long offset, long length) throws DeviceException {
+        try {
+            nativeFile.punchHole(offset, length);
+        } catch (NativeException e) {
+            if (!e.notSupported()) {
+                throw failure("punch", offset, e);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (channel; nativeFile) {
+            // both closed
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    private DeviceException failure(String what, long offset, IOException e) {
+        String where = name + " " + what + "@0x" + Long.toHexString(offset) + ": ";
+        if (e instanceof ClosedChannelException) {
+            return new DeviceException(Errno.ESHUTDOWN, where + "closed", e);
+        }
+        String message = String.valueOf(e.getMessage());
+        boolean full = message.contains("No space left") || message.contains("Disk quota exceeded")
+                || (e instanceof NativeException n && n.noSpace());
+        return new DeviceException(full ? Errno.ENOSPC : Errno.EIO, where + message, e);
+    }
+}

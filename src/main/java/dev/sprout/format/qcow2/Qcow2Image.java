@@ -1,0 +1,395 @@
+package dev.sprout.format.qcow2;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.BlockSizes;
+import dev.sprout.block.Capabilities;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
+import dev.sprout.block.RequestException;
+import dev.sprout.block.ZeroFlags;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A qcow2 image as a block device (qemu's docs/interop/qcow2.txt): versions 2 and 3 read, with
+ * zero and compressed clusters and backing files of any depth; version 3 with 16-bit refcounts
+ * written, allocating clusters at the end of the file or in freed ones. Changed metadata is
+ * written on {@link #flush()} (and FUA) in crash-safe order by {@link MetadataFlush}.
+ */
+public final class Qcow2Image implements BlockDevice {
+
+    /** The file as given, for toString. */
+    private final Path path;
+    /** The host file. */
+    private final ImageFile file;
+    /** The header as opened. */
+    private final Qcow2Header header;
+    /** L1 and the L2 cache; guarded by {@link #meta}. */
+    private final Tables tables;
+    /** Refcounts and allocation, null when read-only; guarded by {@link #meta}. */
+    private final Refcounts refcounts;
+    /** What unallocated clusters read from, null without a backing file. */
+    private final BlockDevice backing;
+    /** Guards tables and refcounts; held only for in-memory work and cache misses. */
+    private final ReentrantLock meta = new ReentrantLock();
+    /** Serializes flushes, so their write orders never interleave. */
+    private final ReentrantLock flushLock = new ReentrantLock();
+    /** Per-guest-cluster locks: data I/O shares them, mapping changes take them exclusively. */
+    private final ClusterLocks locks = new ClusterLocks();
+    /** Set by {@link #close}; every later operation fails. */
+    private volatile boolean closed;
+
+    private Qcow2Image(Path path, ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts,
+                       BlockDevice backing) {
+        this.path = path;
+        this.file = file;
+        this.header = header;
+        this.tables = tables;
+        this.refcounts = refcounts;
+        this.backing = backing;
+    }
+
+    /**
+     * Opens the image at {@code path}, and its backing chain read-only. Refuses, naming the
+     * feature, what it cannot read correctly, and for writing anything but a clean version 3 image
+     * with 16-bit refcounts and no internal snapshots.
+     */
+    public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
+        return open(path, readOnly, 0);
+    }
+
+    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+        ImageFile file = ImageFile.open(path, !readOnly);
+        BlockDevice backing = null;
+        try {
+            Qcow2Header header = Qcow2Header.read(file.channel(), file.name());
+            if (!readOnly) {
+                checkWritable(header, file.name());
+                header = Qcow2Creation.clearAutoclear(file, header);
+            }
+            Tables tables = new Tables(file, header);
+            Refcounts refcounts = readOnly ? null : new Refcounts(file, header);
+            backing = BackingFile.open(path, header, depth);
+            return new Qcow2Image(path, file, header, tables, refcounts, backing);
+        } catch (IOException | RuntimeException e) {
+            try (file; BlockDevice b = backing) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Creates an empty version 3 image of {@code virtualSize} bytes with 16-bit refcounts, over
+     * {@code backing} (its name as stored, relative to the image's folder, and its format) if given.
+     */
+    public static void create(Path path, long virtualSize, Optional<Backing> backing, int clusterSize) throws IOException {
+        Qcow2Creation.create(path, virtualSize, backing, clusterSize);
+    }
+
+    /** A backing file as an overlay names it: a path as stored, and a format ("raw" or "qcow2"). */
+    public record Backing(String name, String format) {
+    }
+
+    /** What {@code info} shows about this image and its backing chain. */
+    public Qcow2Info info() throws IOException {
+        return Qcow2Info.of(this, header, path, backing);
+    }
+
+    /** The device unallocated clusters read from, or null. */
+    BlockDevice backing() {
+        return backing;
+    }
+
+    long mappedBytes() throws IOException {
+        meta.lock();
+        try {
+            long mapped = 0;
+            for (long l1 : tables.l1Snapshot()) {
+                long l2 = l1 & Tables.OFFSET_MASK;
+                if (l2 != 0) {
+                    for (long entry : tables.l2(l2)) {
+                        mapped += ClusterEntry.holdsData(entry, header.version()) ? 1 : 0;
+                    }
+                }
+            }
+            return mapped << header.clusterBits();
+        } finally {
+            meta.unlock();
+        }
+    }
+
+    @Override
+    public long size() {
+        return header.size();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        Capabilities all = new Capabilities(true, true, true, true, true, true, false, true, true, BlockSizes.DEFAULT);
+        return refcounts == null ? all.readOnly() : all;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        ensureOpen();
+        long at = offset;
+        int limit = dst.limit();
+        try {
+            while (dst.position() < limit) {
+                long cluster = at >>> header.clusterBits();
+                int within = (int) (at & (header.clusterSize() - 1));
+                int n = (int) Math.min(limit - dst.position(), header.clusterSize() - within);
+                dst.limit(dst.position() + n);
+                locks.shared(cluster, () -> readPart(cluster, within, dst));
+                at += n;
+            }
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** Reads bytes of one guest cluster into {@code dst}; the caller holds its lock. */
+    private void readPart(long cluster, int within, ByteBuffer dst) throws IOException {
+        long entry = entry(cluster);
+        long guest = (cluster << header.clusterBits()) + within;
+        switch (ClusterEntry.kind(entry, header.version())) {
+            case DATA -> file.read((entry & Tables.OFFSET_MASK) + within, dst, "data");
+            case COMPRESSED -> dst.put(CompressedCluster.read(file, entry, header.clusterBits(), header.compressionType()),
+                    within, dst.remaining());
+            case ZERO -> fillZeroes(dst);
+            case UNALLOCATED -> readBacking(guest, dst);
+        }
+    }
+
+    private void readBacking(long guest, ByteBuffer dst) throws IOException {
+        if (backing != null && guest < backing.size()) {
+            int limit = dst.limit();
+            dst.limit((int) Math.min(limit, dst.position() + backing.size() - guest));
+            backing.read(guest, dst);
+            dst.limit(limit);
+        }
+        fillZeroes(dst);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        ensureWritable("write");
+        long at = offset;
+        int limit = src.limit();
+        try {
+            while (src.position() < limit) {
+                long cluster = at >>> header.clusterBits();
+                int within = (int) (at & (header.clusterSize() - 1));
+                int n = (int) Math.min(limit - src.position(), header.clusterSize() - within);
+                src.limit(src.position() + n);
+                writePart(cluster, within, src);
+                at += n;
+            }
+        } finally {
+            src.limit(limit);
+        }
+        if (fua) {
+            flush();
+        }
+    }
+
+    /** Writes in place where the cluster is this image's alone, else copies it on write. */
+    private void writePart(long cluster, int within, ByteBuffer src) throws IOException {
+        boolean done = locks.sharedGet(cluster, () -> {
+            long entry = entry(cluster);
+            if (!ClusterEntry.writableInPlace(entry, header.version())) {
+                return false;
+            }
+            file.write((entry & Tables.OFFSET_MASK) + within, src, "data");
+            return true;
+        });
+        if (!done) {
+            locks.exclusive(cluster, () -> copyOnWrite(cluster, within, src));
+        }
+    }
+
+    /** Builds the whole new cluster, writes it to a cluster of its own, then maps it. */
+    private void copyOnWrite(long cluster, int within, ByteBuffer src) throws IOException {
+        long entry = entry(cluster);
+        if (ClusterEntry.writableInPlace(entry, header.version())) {
+            file.write((entry & Tables.OFFSET_MASK) + within, src, "data");
+            return;
+        }
+        int clusterSize = (int) header.clusterSize();
+        ByteBuffer whole = ByteBuffer.allocate(clusterSize);
+        if (src.remaining() < clusterSize) {
+            readPart(cluster, 0, whole);
+            whole.clear();
+        }
+        whole.position(within);
+        whole.put(src);
+        whole.clear();
+        boolean reuse = ClusterEntry.preallocatedZero(entry, header.version());
+        long host;
+        meta.lock();
+        try {
+            host = reuse ? entry & Tables.OFFSET_MASK : refcounts.allocate();
+        } finally {
+            meta.unlock();
+        }
+        file.write(host, whole, "data");
+        setEntry(cluster, host | Tables.COPIED, reuse ? 0 : entry);
+    }
+
+    /** Maps {@code cluster} to {@code entry}, dropping the host space {@code old} held. */
+    private void setEntry(long cluster, long entry, long old) throws IOException {
+        meta.lock();
+        try {
+            tables.set(cluster, entry, refcounts);
+            ClusterEntry.release(old, header, refcounts);
+        } finally {
+            meta.unlock();
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        ensureOpen();
+        if (refcounts == null) {
+            return;
+        }
+        flushLock.lock();
+        try {
+            MetadataFlush.run(file, tables, refcounts, meta, header.clusterBits());
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** Zeroes the range: whole clusters by their mapping, which frees their host space. */
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        ensureWritable("trim");
+        zeroRange(offset, length, fua);
+    }
+
+    @Override
+    public void zero(long offset, long length, ZeroFlags flags) throws IOException {
+        ensureWritable("zero");
+        long mask = header.clusterSize() - 1;
+        long end = offset + length;
+        if (flags.fast() && ((offset & mask) != 0 || ((end & mask) != 0 && end != size()))) {
+            throw RequestException.notFast(this);
+        }
+        zeroRange(offset, length, flags.fua());
+    }
+
+    private void zeroRange(long offset, long length, boolean fua) throws IOException {
+        long end = offset + length;
+        long at = offset;
+        while (at < end) {
+            long cluster = at >>> header.clusterBits();
+            long clusterStart = cluster << header.clusterBits();
+            long clusterEnd = Math.min(clusterStart + header.clusterSize(), size());
+            long n = Math.min(end, clusterEnd) - at;
+            if (at == clusterStart && at + n == clusterEnd) {
+                locks.exclusive(cluster, () -> unmap(cluster));
+            } else {
+                zeroPart(cluster, at, (int) n);
+            }
+            at += n;
+        }
+        if (fua) {
+            flush();
+        }
+    }
+
+    /** Makes a whole cluster read as zeroes: the zero flag over a backing file, else unallocated. */
+    private void unmap(long cluster) throws IOException {
+        long entry = entry(cluster);
+        long wanted = backing != null ? Tables.ZERO : 0;
+        if (entry != wanted) {
+            setEntry(cluster, wanted, entry);
+        }
+    }
+
+    private void zeroPart(long cluster, long at, int n) throws IOException {
+        long entry = entry(cluster);
+        ClusterEntry.Kind kind = ClusterEntry.kind(entry, header.version());
+        if (kind == ClusterEntry.Kind.ZERO || (kind == ClusterEntry.Kind.UNALLOCATED && backing == null)) {
+            return;
+        }
+        writePart(cluster, (int) (at - (cluster << header.clusterBits())), ByteBuffer.allocate(n));
+    }
+
+    @Override
+    public void cache(long offset, long length) throws IOException {
+        ensureOpen();
+    }
+
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        ensureOpen();
+        return new ExtentScan(header, backing, this::entry).scan(offset, length);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try (file; BlockDevice b = backing) {
+            if (refcounts != null) {
+                flush();
+            }
+        } finally {
+            closed = true;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Qcow2(" + path + ")";
+    }
+
+    private long entry(long cluster) throws IOException {
+        meta.lock();
+        try {
+            return tables.entry(cluster);
+        } finally {
+            meta.unlock();
+        }
+    }
+
+    private static void fillZeroes(ByteBuffer dst) {
+        while (dst.hasRemaining()) {
+            dst.put((byte) 0);
+        }
+    }
+
+    private static void checkWritable(Qcow2Header header, String name) throws RequestException {
+        String reason = header.version() != 3 ? "is version 2 (qemu-img amend -o compat=1.1 upgrades it)"
+                : header.refcountBits() != 16 ? "has " + header.refcountBits() + "-bit refcounts (only 16 are written)"
+                : (header.incompatible() & Qcow2Header.DIRTY) != 0 ? "is dirty (qemu-img check -r all repairs it)"
+                : (header.incompatible() & Qcow2Header.CORRUPT) != 0 ? "is marked corrupt"
+                : header.snapshots() != 0 ? "has internal snapshots"
+                : null;
+        if (reason != null) {
+            throw new RequestException(Errno.EPERM, name + " " + reason + "; sprout opens it read-only only");
+        }
+    }
+
+    private void ensureOpen() throws DeviceException {
+        if (closed) {
+            throw new DeviceException(Errno.ESHUTDOWN, this + " is closed");
+        }
+    }
+
+    private void ensureWritable(String operation) throws IOException {
+        ensureOpen();
+        if (refcounts == null) {
+            throw RequestException.readOnly(operation, this);
+        }
+    }
+}
