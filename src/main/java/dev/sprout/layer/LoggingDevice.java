@@ -4,6 +4,7 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockException;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
+import dev.sprout.block.RequestContext;
 import dev.sprout.block.ZeroFlags;
 
 import java.io.IOException;
@@ -12,14 +13,13 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 
 /**
  * A layer that writes one line per request, appended to {@code file=PATH} or to stderr, and
  * changes nothing else. Each line is space-separated {@code key=value} pairs after a timestamp,
  * always the same keys in the same order:
  *
- * <pre>2026-11-22T02:18:04.123456Z id=17 op=write offset=4096 length=512 flags=fua result=OK us=35 thread=conn_3_request</pre>
+ * <pre>2026-11-22T02:18:04.123456Z id=17 op=write offset=4096 length=512 flags=fua result=OK us=35 conn=3 cookie=42</pre>
  *
  * <ul>
  *   <li>the time the request reached this layer, ISO-8601 UTC with microseconds; lines are
@@ -31,8 +31,8 @@ import java.util.regex.Pattern;
  *   <li>{@code result}: {@code OK} or the errno name the client gets ({@code EIO} for an
  *       unexpected failure);</li>
  *   <li>{@code us}: the time spent below this layer, in microseconds;</li>
- *   <li>{@code thread}: the calling thread's name with spaces and {@code =} made {@code _} (the
- *       server names them {@code conn N request}), or {@code #ID} if it has none.</li>
+ *   <li>{@code conn}, {@code cookie}: the client's connection number and its handle for the
+ *       request (see {@link RequestContext}), or {@code -} when the call came from no client.</li>
  * </ul>
  * The layer's own events have {@code event=} instead of {@code id=}: {@code event=open
  * size=BYTES device=DESCRIPTION} and {@code event=close requests=N}.
@@ -46,7 +46,6 @@ import java.util.regex.Pattern;
  */
 public final class LoggingDevice extends ForwardingBlockDevice {
 
-    private static final Pattern SPACES = Pattern.compile("[\\s=]+");
 
     private final LogOutput out;
     /** The last request id handed out. */
@@ -145,14 +144,14 @@ public final class LoggingDevice extends ForwardingBlockDevice {
         } finally {
             long micros = (System.nanoTime() - start) / 1000;
             out.line(at, "id=" + id + " op=" + op + " offset=" + offset + " length=" + length + " flags=" + flags
-                    + " result=" + result + " us=" + micros + " thread=" + thread());
+                    + " result=" + result + " us=" + micros + client());
         }
     }
 
-    /** The calling thread's name as one word, or its id if it has no name. */
-    private static String thread() {
-        Thread thread = Thread.currentThread();
-        String name = thread.getName().strip();
-        return name.isEmpty() ? "#" + thread.threadId() : SPACES.matcher(name).replaceAll("_");
+    /** The client's connection and request cookie, or dashes when no server is calling. */
+    private static String client() {
+        return RequestContext.current()
+                .map(c -> " conn=" + c.connection() + " cookie=" + Long.toUnsignedString(c.cookie()))
+                .orElse(" conn=- cookie=-");
     }
 }

@@ -2,6 +2,7 @@ package dev.sprout.server;
 
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
+import dev.sprout.block.RequestContext;
 import dev.sprout.block.RequestException;
 import dev.sprout.nbd.ProtocolException;
 import dev.sprout.nbd.Request;
@@ -29,6 +30,7 @@ final class Connection implements Runnable {
     private final Link link;
     private final ExportTable exports;
     private final BufferPool pool;
+    private final long id;
     private final String who;
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
     private volatile boolean shuttingDown;
@@ -37,6 +39,7 @@ final class Connection implements Runnable {
         this.link = link;
         this.exports = exports;
         this.pool = pool;
+        this.id = id;
         this.who = "conn " + id;
     }
 
@@ -110,7 +113,10 @@ final class Connection implements Runnable {
 
     private void run(RequestHandler handler, Request request, ByteBuffer payload) {
         try {
-            handler.handle(request, payload);
+            ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie())).call(() -> {
+                handler.handle(request, payload);
+                return null;
+            });
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "{0}: reply failed: {1}", who, e.toString());
             shutdownQuietly();

@@ -34,11 +34,11 @@ class LogParsingTest {
     }
 
     /** One parsed request line. */
-    record LogLine(Instant time, long id, Request request, long micros, String thread) {
+    record LogLine(Instant time, long id, Request request, long micros, String connection) {
 
         private static final Pattern FORMAT = Pattern.compile("(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z)"
                 + " id=(\\d+) op=(read|write|zero|trim|flush|cache|extents) offset=(\\d+) length=(\\d+)"
-                + " flags=(-|(?:fua|nohole|fast)(?:,(?:fua|nohole|fast))*) result=(OK|E[A-Z]+) us=(\\d+) thread=(\\S+)");
+                + " flags=(-|(?:fua|nohole|fast)(?:,(?:fua|nohole|fast))*) result=(OK|E[A-Z]+) us=(\\d+) conn=(\\S+) cookie=(\\S+)");
 
         static LogLine parse(String line) {
             Matcher m = FORMAT.matcher(line);

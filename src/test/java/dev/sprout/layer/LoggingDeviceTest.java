@@ -2,6 +2,7 @@ package dev.sprout.layer;
 
 import dev.sprout.backend.MemoryBlockDevice;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.RequestContext;
 import dev.sprout.block.BlockDeviceContract;
 import dev.sprout.block.ZeroFlags;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,7 @@ class LoggingDeviceTest extends BlockDeviceContract {
             device.extents(0, SIZE);
         }
         assertThat(log.toString(StandardCharsets.UTF_8).lines().skip(1).limit(6).map(line -> line.substring(line.indexOf(" id=") + 1)
-                .replaceAll(" us=\\d+ thread=\\S+$", "")))
+                .replaceAll(" us=\\d+ conn=\\S+ cookie=\\S+$", "")))
                 .containsExactly(
                         "id=1 op=write offset=4096 length=512 flags=fua result=OK",
                         "id=2 op=trim offset=0 length=4096 flags=fua result=OK",
@@ -83,15 +84,15 @@ class LoggingDeviceTest extends BlockDeviceContract {
     }
 
     @Test
-    void namesTheCallingThreadWithoutSpaces() throws Exception {
+    void namesTheClientConnectionAndCookieTheServerBound() throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (BlockDevice device = new LoggingDevice(MemoryBlockDevice.create(SIZE), output(log))) {
-            Thread.ofVirtual().name("conn 7 request").start(() -> flushQuietly(device)).join();
-            Thread.ofVirtual().start(() -> flushQuietly(device)).join();
+            ScopedValue.where(RequestContext.CURRENT, new RequestContext(7, -1L)).run(() -> flushQuietly(device));
+            flushQuietly(device);
         }
         List<String> lines = log.toString(StandardCharsets.UTF_8).lines().toList();
-        assertThat(lines.get(1)).endsWith(" thread=conn_7_request");
-        assertThat(lines.get(2)).matches(".* thread=#\\d+");
+        assertThat(lines.get(1)).endsWith(" conn=7 cookie=18446744073709551615");
+        assertThat(lines.get(2)).endsWith(" conn=- cookie=-");
     }
 
     private static void flushQuietly(BlockDevice device) {
