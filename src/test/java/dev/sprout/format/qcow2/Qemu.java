@@ -53,6 +53,6 @@ final class Qemu {
         Result check = run("qemu-img", "check", "--output=json", image.toString());
         assertThat(check.exitCode()).as("qemu-img check %s:\n%s%s", image, check.stdout(), check.stderr()).isZero();
         assertThat(check.stdout()).as("qemu-img check %s", image)
-                .doesNotContain("\"corruptions\"").doesNotContain("\"leaks\"").doesNotContain("\"check-errors\"");
+                .contains("\"check-errors\": 0").doesNotContainPattern("\"(corruptions|leaks)[a-z-]*\": [1-9]");
     }
 }
