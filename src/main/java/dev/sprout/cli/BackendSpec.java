@@ -7,6 +7,7 @@ import dev.sprout.backend.PatternBlockDevice;
 import dev.sprout.backend.ZeroBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.ByteSize;
+import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.layer.ReadOnlyDevice;
 
 import java.io.IOException;
@@ -24,6 +25,8 @@ record BackendSpec(String name, List<String> args) {
             backends:
               memory SIZE               a sparse RAM disk (up to 2^63-1 bytes)
               file PATH [size=SIZE]     a file, kept sparse; size= creates or extends it
+                                        (a qcow2 image is detected by its magic and served as qcow2)
+              PATH                      an existing image file: qcow2 (detected) or raw
               null SIZE                 reads zeroes, writes vanish
               zero SIZE                 read-only zeroes
               pattern SIZE              read-only; each 8-byte word holds its own offset""";
@@ -45,7 +48,14 @@ record BackendSpec(String name, List<String> args) {
             case "zero" -> new ZeroBlockDevice(size());
             case "pattern" -> new PatternBlockDevice(size());
             case "file" -> openFile(readOnly);
-            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; known backends: " + KNOWN);
+            default -> {
+                // A bare image path: qcow2 when it starts with the magic, else a raw file.
+                if (!args.isEmpty() || !java.nio.file.Files.isRegularFile(Path.of(name))) {
+                    throw new IllegalArgumentException("unknown backend '" + name + "'; known backends: " + KNOWN);
+                }
+                yield Qcow2Image.isQcow2(Path.of(name)) ? Qcow2Image.open(Path.of(name), readOnly)
+                        : FileBlockDevice.open(Path.of(name), readOnly);
+            }
         };
         return readOnly && device.capabilities().writable() ? new ReadOnlyDevice(device) : device;
     }
@@ -69,7 +79,11 @@ record BackendSpec(String name, List<String> args) {
             }
             size = OptionalLong.of(positive(ByteSize.parse(option.substring("size=".length()))));
         }
-        return FileBlockDevice.open(Path.of(args.getFirst()), readOnly, size);
+        Path path = Path.of(args.getFirst());
+        if (size.isEmpty() && Qcow2Image.isQcow2(path)) {
+            return Qcow2Image.open(path, readOnly);
+        }
+        return FileBlockDevice.open(path, readOnly, size);
     }
 
     private long positive(long size) {

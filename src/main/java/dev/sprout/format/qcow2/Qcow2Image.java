@@ -92,6 +92,11 @@ public final class Qcow2Image implements BlockDevice {
         Qcow2Creation.create(path, virtualSize, backing, clusterSize);
     }
 
+    /** Whether the file at {@code path} starts with the qcow2 magic. */
+    public static boolean isQcow2(Path path) {
+        return BackingFile.isQcow2(path);
+    }
+
     /** A backing file as an overlay names it: a path as stored, and a format ("raw" or "qcow2"). */
     public record Backing(String name, String format) {
     }

@@ -1,0 +1,96 @@
+package dev.sprout.cli;
+
+import dev.sprout.block.ByteSize;
+import dev.sprout.format.qcow2.Qcow2Image;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code sprout create}: writes a new, empty qcow2 image, plain or as an overlay over a backing file. */
+@Command(name = "create", mixinStandardHelpOptions = true,
+        description = "Create an empty qcow2 image (version 3, 16-bit refcounts), optionally over a read-only backing file.",
+        footer = {"", "Examples:", "  sprout create -f qcow2 disk.qcow2 100G",
+            "  sprout create -b base.img -F raw overlay.qcow2     (size taken from base.img)"})
+final class CreateCommand implements Callable<Integer> {
+
+    @Option(names = "-f", paramLabel = "FORMAT", defaultValue = "qcow2", description = "Image format; only qcow2.")
+    String format;
+
+    @Option(names = "-b", paramLabel = "BACKING",
+            description = "Backing file, stored as given; a relative name is relative to the image's folder.")
+    String backing;
+
+    @Option(names = "-F", paramLabel = "BACKING_FORMAT", description = "raw or qcow2; detected from the file when omitted.")
+    String backingFormat;
+
+    @Option(names = {"-c", "--cluster-size"}, paramLabel = "SIZE", defaultValue = "64K",
+            description = "Cluster size, a power of two from 512 to 2M (default 64K).")
+    String clusterSize;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The image to create; must not exist.")
+    Path file;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE", description = "Virtual size (e.g. 100G); default: the backing file's.")
+    String size;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!format.equals("qcow2")) {
+            throw new IllegalArgumentException("format '" + format + "' cannot be created; only qcow2");
+        }
+        Optional<Qcow2Image.Backing> below = Optional.empty();
+        long virtualSize;
+        if (backing != null) {
+            Path backingPath = resolve(backing);
+            if (!Files.isRegularFile(backingPath)) {
+                throw new IllegalArgumentException("backing file " + backingPath + " not found (a relative name is taken from "
+                        + file.toAbsolutePath().getParent() + ")");
+            }
+            String detected = Qcow2Image.isQcow2(backingPath) ? "qcow2" : "raw";
+            String chosen = backingFormat == null ? detected : backingFormat;
+            if (!chosen.equals("raw") && !chosen.equals("qcow2")) {
+                throw new IllegalArgumentException("backing format '" + chosen + "' is not supported (raw, qcow2)");
+            }
+            below = Optional.of(new Qcow2Image.Backing(backing, chosen));
+            virtualSize = size != null ? ByteSize.parse(size) : backingSize(backingPath, chosen);
+        } else if (size == null) {
+            throw new IllegalArgumentException("give a SIZE (e.g. 100G), or a backing file with -b");
+        } else {
+            virtualSize = ByteSize.parse(size);
+        }
+        long cluster = ByteSize.parse(clusterSize);
+        if (cluster > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("cluster size " + clusterSize + " above 2M");
+        }
+        Qcow2Image.create(file, virtualSize, below, (int) cluster);
+        spec.commandLine().getOut().println("created " + file + ": qcow2, " + ByteSize.format(virtualSize)
+                + below.map(b -> ", backing " + b.name() + " (" + b.format() + ")").orElse(""));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private Path resolve(String name) {
+        Path path = Path.of(name);
+        return path.isAbsolute() ? path : file.toAbsolutePath().getParent().resolve(path).normalize();
+    }
+
+    private static long backingSize(Path path, String format) throws IOException {
+        if (format.equals("qcow2")) {
+            try (Qcow2Image image = Qcow2Image.open(path, true)) {
+                return image.size();
+            }
+        }
+        return Files.size(path);
+    }
+}
