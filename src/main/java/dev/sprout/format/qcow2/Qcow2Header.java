@@ -61,6 +61,16 @@ record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1O
         return 1 << refcountOrder;
     }
 
+    /** Why sprout must not write this image, or null when it may. */
+    String writeRefusal() {
+        return version != 3 ? "is version 2 (qemu-img amend -o compat=1.1 upgrades it)"
+                : refcountBits() != 16 ? "has " + refcountBits() + "-bit refcounts (only 16 are written)"
+                : (incompatible & DIRTY) != 0 ? "is dirty (qemu-img check -r all repairs it)"
+                : (incompatible & CORRUPT) != 0 ? "is marked corrupt"
+                : snapshots != 0 ? "has internal snapshots"
+                : null;
+    }
+
     /** Reads and checks the header of {@code name}, refusing what sprout cannot read correctly. */
     static Qcow2Header read(FileChannel channel, String name) throws IOException {
         ByteBuffer head = ByteBuffer.allocate(V3_LENGTH);

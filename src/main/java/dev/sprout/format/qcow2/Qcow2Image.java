@@ -70,7 +70,10 @@ public final class Qcow2Image implements BlockDevice {
         try {
             Qcow2Header header = Qcow2Header.read(file.channel(), file.name());
             if (!readOnly) {
-                checkWritable(header, file.name());
+                String refusal = header.writeRefusal();
+                if (refusal != null) {
+                    throw new RequestException(Errno.EPERM, file.name() + " " + refusal + "; sprout opens it read-only only");
+                }
                 header = Qcow2Creation.clearAutoclear(file, header);
             }
             Tables tables = new Tables(file, header);
@@ -114,16 +117,7 @@ public final class Qcow2Image implements BlockDevice {
     long mappedBytes() throws IOException {
         meta.lock();
         try {
-            long mapped = 0;
-            for (long l1 : tables.l1Snapshot()) {
-                long l2 = l1 & Tables.OFFSET_MASK;
-                if (l2 != 0) {
-                    for (long entry : tables.l2(l2)) {
-                        mapped += ClusterEntry.holdsData(entry, header.version()) ? 1 : 0;
-                    }
-                }
-            }
-            return mapped << header.clusterBits();
+            return tables.dataClusters(header.version()) << header.clusterBits();
         } finally {
             meta.unlock();
         }
@@ -370,18 +364,6 @@ public final class Qcow2Image implements BlockDevice {
     private static void fillZeroes(ByteBuffer dst) {
         while (dst.hasRemaining()) {
             dst.put((byte) 0);
-        }
-    }
-
-    private static void checkWritable(Qcow2Header header, String name) throws RequestException {
-        String reason = header.version() != 3 ? "is version 2 (qemu-img amend -o compat=1.1 upgrades it)"
-                : header.refcountBits() != 16 ? "has " + header.refcountBits() + "-bit refcounts (only 16 are written)"
-                : (header.incompatible() & Qcow2Header.DIRTY) != 0 ? "is dirty (qemu-img check -r all repairs it)"
-                : (header.incompatible() & Qcow2Header.CORRUPT) != 0 ? "is marked corrupt"
-                : header.snapshots() != 0 ? "has internal snapshots"
-                : null;
-        if (reason != null) {
-            throw new RequestException(Errno.EPERM, name + " " + reason + "; sprout opens it read-only only");
         }
     }
 

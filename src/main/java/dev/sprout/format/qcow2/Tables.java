@@ -98,13 +98,18 @@ final class Tables {
         dirty.put(l2Offset, table);
     }
 
-    /** Every L2 table in use, with its host offset, for walks over the whole image. */
-    long[] l1Snapshot() {
-        return l1.clone();
-    }
-
-    long[] l2(long l2Offset) throws IOException {
-        return table(l2Offset);
+    /** How many guest clusters map to data or compressed clusters of this image. */
+    long dataClusters(int version) throws IOException {
+        long count = 0;
+        for (long l1Entry : l1) {
+            long l2Offset = l1Entry & OFFSET_MASK;
+            if (l2Offset != 0) {
+                for (long entry : table(l2Offset)) {
+                    count += ClusterEntry.holdsData(entry, version) ? 1 : 0;
+                }
+            }
+        }
+        return count;
     }
 
     /** The changed tables to write, L2s (by offset) first, then L1 when it changed; all marked clean. */
