@@ -23,6 +23,24 @@ final class MetadataFlush {
 
     /** Makes everything written so far durable; {@code meta} guards the tables and refcounts. */
     static void run(ImageFile file, Tables tables, Refcounts refcounts, Lock meta, int clusterBits) throws IOException {
+        List<Long> taken = new java.util.ArrayList<>();
+        try {
+            write(file, tables, refcounts, meta, clusterBits, taken);
+        } catch (IOException | RuntimeException e) {
+            meta.lock();
+            try {
+                tables.requeue();
+                refcounts.requeue(taken);
+            } finally {
+                meta.unlock();
+            }
+            throw e;
+        }
+    }
+
+    /** One flush; {@code taken} receives the frees it took until they are applied. */
+    private static void write(ImageFile file, Tables tables, Refcounts refcounts, Lock meta, int clusterBits,
+                              List<Long> taken) throws IOException {
         Refcounts.Dirty counts;
         Tables.Dirty mappings;
         List<Long> frees;
@@ -31,6 +49,7 @@ final class MetadataFlush {
             counts = refcounts.takeDirty();
             mappings = tables.takeDirty();
             frees = refcounts.takeFrees();
+            taken.addAll(frees);
         } finally {
             meta.unlock();
         }
@@ -66,6 +85,7 @@ final class MetadataFlush {
         meta.lock();
         try {
             refcounts.applyFrees(frees);
+            taken.clear();
             counts = refcounts.takeDirty();
         } finally {
             meta.unlock();

@@ -148,6 +148,14 @@ final class Refcounts {
     record Dirty(Map<Long, ByteBuffer> blocks, ByteBuffer table, long tableOffset, int movedClusters) {
     }
 
+    /** A flush failed: every block, the table and header fields, and {@code frees} are written again next time. */
+    void requeue(List<Long> frees) {
+        dirtyBlocks.addAll(blocks.keySet());
+        tableDirty = true;
+        tableMoved = true;
+        pendingFrees.addAll(frees);
+    }
+
     /** Every host cluster in use, in bytes. */
     long allocatedBytes() throws java.io.IOException {
         long count = 0;

@@ -135,6 +135,13 @@ final class Tables {
         writing.clear();
     }
 
+    /** A flush failed: everything it took is dirty again, so the next flush retries it. */
+    void requeue() {
+        writing.forEach(dirty::putIfAbsent);
+        writing.clear();
+        l1Dirty = true;
+    }
+
     /** Mapping metadata to write: L2 tables, then L1 at {@code l1Offset} when not null. */
     record Dirty(Map<Long, ByteBuffer> l2, ByteBuffer l1, long l1Offset) {
     }
