@@ -83,6 +83,15 @@ class ArchitectureTest {
     }
 
     @Test
+    void clientSpeaksTheProtocolToTheBlockApiOnly() {
+        noClasses().that().resideInAPackage("dev.sprout.client..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.sprout.server..", "dev.sprout.backend..", "dev.sprout.layer..", "dev.sprout.format..",
+                        "dev.sprout.fs..", "dev.sprout.os..", "dev.sprout.tool..", "dev.sprout.cli..")
+                .check(classes);
+    }
+
+    @Test
     void onlyTheOsPackageCallsNativeCode() {
         noClasses().that().resideOutsideOfPackage("dev.sprout.os..")
                 .should().dependOnClassesThat().haveFullyQualifiedName("java.lang.foreign.Linker")

@@ -1,0 +1,253 @@
+package dev.sprout.client;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.BlockSizes;
+import dev.sprout.block.Capabilities;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
+import dev.sprout.block.RequestException;
+import dev.sprout.block.ZeroFlags;
+import dev.sprout.nbd.CommandFlag;
+import dev.sprout.nbd.CommandType;
+import dev.sprout.nbd.TransmissionFlag;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An NBD export as a {@link BlockDevice}: one connection, requests pipelined from any number of
+ * threads. Large reads and writes are split at the server's maximum payload and sent together;
+ * what the export cannot do is done the way the contract allows (no trim: ignored; no
+ * WRITE_ZEROES: zeroes written; no base:allocation: everything is data).
+ */
+public final class NbdBlockDevice implements BlockDevice {
+
+    private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
+
+    private final NbdUri uri;
+    private final ExportInfo info;
+    private final Transmission transmission;
+    /** Largest READ/WRITE payload sent. */
+    private final int maxPayload;
+    /** Largest length of the commands without payload, a multiple of the minimum block size. */
+    private final long maxCommand;
+
+    private NbdBlockDevice(NbdUri uri, ExportInfo info, Transmission transmission) {
+        this.uri = uri;
+        this.info = info;
+        this.transmission = transmission;
+        int minimum = Math.max(1, info.minimumBlock());
+        long maximum = Math.min(info.maximumBlock(), 32L << 20);
+        this.maxPayload = (int) Math.max(minimum, maximum / minimum * minimum);
+        this.maxCommand = 0xFFFF_FFFFL / Math.max(minimum, 4096) * Math.max(minimum, 4096);
+    }
+
+    /** Connects to the export a URI names ({@code nbd://...} or {@code nbd+unix://...}). */
+    public static NbdBlockDevice connect(String uri) throws IOException {
+        return connect(NbdUri.parse(uri));
+    }
+
+    public static NbdBlockDevice connect(NbdUri uri) throws IOException {
+        SocketWire wire;
+        try {
+            wire = SocketWire.connect(uri);
+        } catch (IOException e) {
+            throw new DeviceException(Errno.EIO, "cannot connect to " + uri + ": " + e.getMessage(), e);
+        }
+        try {
+            ExportInfo info = Handshake.run(wire, uri.export());
+            return new NbdBlockDevice(uri, info, new Transmission(wire, info));
+        } catch (IOException | RuntimeException e) {
+            wire.close();
+            throw new DeviceException(Errno.EIO, "handshake with " + uri + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** What the handshake learned: flags, block sizes, contexts. */
+    public ExportInfo info() {
+        return info;
+    }
+
+    @Override
+    public long size() {
+        return info.size();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(!has(TransmissionFlag.READ_ONLY), has(TransmissionFlag.SEND_FLUSH),
+                has(TransmissionFlag.SEND_FUA), has(TransmissionFlag.SEND_TRIM),
+                has(TransmissionFlag.SEND_WRITE_ZEROES), has(TransmissionFlag.SEND_FAST_ZERO),
+                has(TransmissionFlag.SEND_CACHE), has(TransmissionFlag.CAN_MULTI_CONN),
+                info.allocationContext() >= 0, blockSizes());
+    }
+
+    private BlockSizes blockSizes() {
+        try {
+            return new BlockSizes(Math.max(1, info.minimumBlock()),
+                    Math.max(info.preferredBlock(), Math.max(1, info.minimumBlock())), maxPayload);
+        } catch (IllegalArgumentException e) {
+            return BlockSizes.DEFAULT;
+        }
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int length = dst.remaining();
+        List<PendingReply> replies = new ArrayList<>();
+        for (int done = 0; done < length; done += maxPayload) {
+            int n = Math.min(maxPayload, length - done);
+            ByteBuffer part = dst.slice(dst.position() + done, n);
+            replies.add(transmission.send(CommandType.READ, 0, offset + done, n, null, part));
+        }
+        awaitAll(replies);
+        dst.position(dst.limit());
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        ensureWritable("write");
+        int flags = fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0;
+        int length = src.remaining();
+        List<PendingReply> replies = new ArrayList<>();
+        for (int done = 0; done < length; done += maxPayload) {
+            int n = Math.min(maxPayload, length - done);
+            ByteBuffer part = src.slice(src.position() + done, n);
+            replies.add(transmission.send(CommandType.WRITE, flags, offset + done, n, part, null));
+        }
+        awaitAll(replies);
+        src.position(src.limit());
+        if (fua && !has(TransmissionFlag.SEND_FUA)) {
+            flush();
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (has(TransmissionFlag.SEND_FLUSH)) {
+            transmission.send(CommandType.FLUSH, 0, 0, 0, null, null).await();
+        }
+    }
+
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        ensureWritable("trim");
+        if (has(TransmissionFlag.SEND_TRIM)) {
+            ranged(CommandType.TRIM, fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0, offset, length);
+        }
+    }
+
+    @Override
+    public void zero(long offset, long length, ZeroFlags flags) throws IOException {
+        ensureWritable("zero");
+        if (!has(TransmissionFlag.SEND_WRITE_ZEROES) || (flags.fast() && !has(TransmissionFlag.SEND_FAST_ZERO))) {
+            if (flags.fast()) {
+                throw RequestException.notFast(this);
+            }
+            writeZeroes(offset, length, flags.fua());
+            return;
+        }
+        int bits = (flags.noHole() ? CommandFlag.NO_HOLE.bit() : 0) | (flags.fast() ? CommandFlag.FAST_ZERO.bit() : 0)
+                | (flags.fua() && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0);
+        ranged(CommandType.WRITE_ZEROES, bits, offset, length);
+    }
+
+    @Override
+    public void cache(long offset, long length) throws IOException {
+        if (has(TransmissionFlag.SEND_CACHE)) {
+            ranged(CommandType.CACHE, 0, offset, length);
+        }
+    }
+
+    /** base:allocation as the server reports it (proto.md: "base:allocation metadata context"). */
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        if (info.allocationContext() < 0) {
+            return List.of(Extent.data(offset, length));
+        }
+        long asked = Math.min(length, maxCommand);
+        PendingReply reply = transmission.send(CommandType.BLOCK_STATUS, 0, offset, asked, null, null);
+        reply.await();
+        List<Extent> extents = new ArrayList<>();
+        long at = offset;
+        long end = offset + length;
+        for (long[] descriptor : reply.descriptors) {
+            if (at >= end) {
+                break;
+            }
+            long n = Math.min(descriptor[0], end - at);
+            int status = (int) descriptor[1];
+            Extent next = new Extent(at, n, (status & 1) != 0, (status & 2) != 0);
+            if (!extents.isEmpty() && extents.getLast().joinsWith(next)) {
+                Extent last = extents.removeLast();
+                next = last.withRange(last.offset(), last.length() + n);
+            }
+            extents.add(next);
+            at += n;
+        }
+        if (extents.isEmpty()) {
+            throw new DeviceException(Errno.EIO, "BLOCK_STATUS " + offset + "+" + asked + " on " + uri
+                    + ": no base:allocation descriptors in the reply");
+        }
+        return extents;
+    }
+
+    @Override
+    public void close() throws IOException {
+        transmission.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Nbd(" + uri + ")";
+    }
+
+    private boolean has(TransmissionFlag flag) {
+        return info.has(flag);
+    }
+
+    private void ensureWritable(String operation) throws RequestException {
+        if (has(TransmissionFlag.READ_ONLY)) {
+            throw RequestException.readOnly(operation, this);
+        }
+    }
+
+    /** A command without payload over a range, split at 32-bit lengths and sent together. */
+    private void ranged(CommandType type, int flags, long offset, long length) throws IOException {
+        List<PendingReply> replies = new ArrayList<>();
+        for (long done = 0; done < length; done += maxCommand) {
+            replies.add(transmission.send(type, flags, offset + done, Math.min(maxCommand, length - done), null, null));
+        }
+        awaitAll(replies);
+    }
+
+    private void writeZeroes(long offset, long length, boolean fua) throws IOException {
+        for (long done = 0; done < length; ) {
+            int n = (int) Math.min(Math.min(ZEROES.capacity(), maxPayload), length - done);
+            write(offset + done, ZEROES.duplicate().limit(n), false);
+            done += n;
+        }
+        if (fua) {
+            flush();
+        }
+    }
+
+    private static void awaitAll(List<PendingReply> replies) throws IOException {
+        IOException first = null;
+        for (PendingReply reply : replies) {
+            try {
+                reply.await();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.sprout.client;
+
+import dev.sprout.block.BlockException;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.RequestException;
+import dev.sprout.nbd.NbdError;
+import dev.sprout.nbd.ProtocolException;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One request in flight: what it asked for, where its reply goes (a READ's buffer, BLOCK_STATUS
+ * descriptors), and the outcome once the last chunk arrived. Written by the reader thread only,
+ * read by the caller after {@link #await()}, which the latch orders.
+ */
+final class PendingReply {
+
+    private static final byte[] ZEROES = new byte[64 * 1024];
+
+    final String command;
+    final long offset;
+    final long length;
+    /** A READ's destination, from its position, {@code length} bytes; null for other commands. */
+    private final ByteBuffer data;
+    private final CountDownLatch done = new CountDownLatch(1);
+
+    /** BLOCK_STATUS descriptors of base:allocation as {length, status} pairs. */
+    final List<long[]> descriptors = new ArrayList<>();
+    private long bytesFilled;
+    private IOException failure;
+
+    PendingReply(String command, long offset, long length, ByteBuffer data) {
+        this.command = command;
+        this.offset = offset;
+        this.length = length;
+        this.data = data;
+    }
+
+    boolean isRead() {
+        return data != null;
+    }
+
+    /** The slice of the READ buffer for {@code n} bytes at {@code at}, after checking they lie in the request. */
+    ByteBuffer slice(long at, long n) throws ProtocolException {
+        if (data == null || at < offset || n < 0 || at - offset > length - n) {
+            throw new ProtocolException("reply to " + this + " carries bytes " + at + "+" + n + " outside the request");
+        }
+        bytesFilled += n;
+        return data.slice(data.position() + (int) (at - offset), (int) n);
+    }
+
+    void fillZeroes(long at, long n) throws ProtocolException {
+        ByteBuffer target = slice(at, n);
+        while (target.hasRemaining()) {
+            target.put(ZEROES, 0, Math.min(ZEROES.length, target.remaining()));
+        }
+    }
+
+    /** Records an error reply; the first one wins. */
+    void fail(int error, String message) {
+        if (failure == null) {
+            failure = exception(NbdError.fromWire(error), command + " " + offset + "+" + length
+                    + (message.isEmpty() ? "" : ": " + message));
+        }
+    }
+
+    /** The connection broke before the reply was complete. */
+    void abandon(IOException cause) {
+        if (failure == null) {
+            failure = new DeviceException(Errno.EIO, command + " " + offset + "+" + length + ": " + cause.getMessage(), cause);
+        }
+        done.countDown();
+    }
+
+    /** Called by the reader after the last chunk. */
+    void complete() {
+        if (failure == null && isRead() && bytesFilled != length) {
+            failure = new DeviceException(Errno.EIO, this + ": server sent " + bytesFilled + " of " + length + " bytes");
+        }
+        done.countDown();
+    }
+
+    /** Waits for the reply; throws the server's error as a {@link BlockException}. */
+    void await() throws IOException {
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for " + this);
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        if (isRead()) {
+            data.position(data.position() + (int) length);
+        }
+    }
+
+    private static BlockException exception(NbdError error, String message) {
+        Errno errno = Errno.valueOf(error.name());
+        return switch (errno) {
+            case EPERM, EINVAL, EOVERFLOW, ENOTSUP -> new RequestException(errno, message);
+            case EIO, ENOMEM, ENOSPC, ESHUTDOWN -> new DeviceException(errno, message);
+        };
+    }
+
+    @Override
+    public String toString() {
+        return command + " " + offset + "+" + length;
+    }
+}

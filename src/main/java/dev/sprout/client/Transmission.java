@@ -1,0 +1,240 @@
+package dev.sprout.client;
+
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.nbd.CommandType;
+import dev.sprout.nbd.Magic;
+import dev.sprout.nbd.ProtocolException;
+import dev.sprout.nbd.ReplyDecoders;
+import dev.sprout.nbd.ReplyDecoders.Chunk;
+import dev.sprout.nbd.ReplyDecoders.ErrorPayload;
+import dev.sprout.nbd.ReplyDecoders.SimpleReply;
+import dev.sprout.nbd.ReplyType;
+import dev.sprout.nbd.Request;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The transmission phase of one connection: requests from any thread, many in flight, and one
+ * reader thread that matches replies to requests by cookie and reassembles structured chunks
+ * (proto.md: "Transmission", "Structured reply chunk message"). Once a reply cannot be decoded,
+ * every request in flight fails and the connection is closed.
+ */
+final class Transmission implements AutoCloseable {
+
+    /** Requests in flight at most; senders wait beyond it. */
+    static final int MAX_IN_FLIGHT = 64;
+    /** Non-data chunks larger than this are not believed. */
+    private static final long MAX_METADATA_CHUNK = 64L << 20;
+
+    private final SocketWire wire;
+    private final ExportInfo info;
+    private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
+    private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT, true);
+    private final AtomicLong cookies = new AtomicLong();
+    private final Thread reader;
+    /** Why the connection is unusable, or null while it works. */
+    private volatile IOException broken;
+    private volatile boolean closing;
+
+    Transmission(SocketWire wire, ExportInfo info) {
+        this.wire = wire;
+        this.info = info;
+        this.reader = Thread.ofVirtual().name("nbd-reader " + wire).start(this::readReplies);
+    }
+
+    /** Sends a request and returns its pending reply; {@code data} receives a READ's bytes. */
+    PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data)
+            throws IOException {
+        if (closing) {
+            throw new DeviceException(Errno.EIO, type + " on a closed connection to " + wire);
+        }
+        try {
+            slots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted sending " + type);
+        }
+        PendingReply reply = new PendingReply(type.name(), offset, length, data);
+        long cookie = cookies.incrementAndGet();
+        pending.put(cookie, reply);
+        IOException failure = broken;
+        if (failure == null) {
+            ByteBuffer header = ByteBuffer.allocate(Request.HEADER_SIZE);
+            Request.encode(header, type.wire(), flags, cookie, offset, length);
+            try {
+                wire.write(payload == null ? new ByteBuffer[] {header.flip()} : new ByteBuffer[] {header.flip(), payload});
+                return reply;
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+        if (pending.remove(cookie) != null) {
+            slots.release();
+        }
+        reply.abandon(failure);
+        return reply;
+    }
+
+    /** Waits for every request in flight, then says goodbye (proto.md: "Terminating the transmission phase"). */
+    @Override
+    public void close() throws IOException {
+        slots.acquireUninterruptibly(MAX_IN_FLIGHT);
+        closing = true;
+        try {
+            if (broken == null) {
+                ByteBuffer header = ByteBuffer.allocate(Request.HEADER_SIZE);
+                Request.encode(header, CommandType.DISC.wire(), 0, cookies.incrementAndGet(), 0, 0);
+                wire.write(header.flip());
+                wire.shutdownOutput();
+                reader.join(TimeUnit.SECONDS.toMillis(5));
+            }
+        } catch (IOException e) {
+            // the server is gone already: nothing left to say goodbye to
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            slots.release(MAX_IN_FLIGHT);
+            wire.close();
+        }
+    }
+
+    private void readReplies() {
+        try {
+            while (true) {
+                ByteBuffer magic = ByteBuffer.allocate(4);
+                try {
+                    wire.readFully(magic);
+                } catch (EOFException e) {
+                    if (closing && pending.isEmpty()) {
+                        return;
+                    }
+                    throw e;
+                }
+                int value = magic.flip().getInt();
+                if (value == Magic.SIMPLE_REPLY) {
+                    simpleReply(ReplyDecoders.simple(wire.read(ReplyDecoders.SIMPLE_REST)));
+                } else if (value == Magic.STRUCTURED_REPLY && info.structuredReplies()) {
+                    chunk(ReplyDecoders.chunk(wire.read(ReplyDecoders.CHUNK_REST)));
+                } else {
+                    throw new ProtocolException(String.format("bad reply magic 0x%08x from %s", value, wire));
+                }
+            }
+        } catch (IOException e) {
+            if (!closing) {
+                breakConnection(e);
+            }
+        }
+    }
+
+    private void simpleReply(SimpleReply reply) throws IOException {
+        PendingReply request = request(reply.cookie());
+        if (reply.error() != 0) {
+            request.fail(reply.error(), "");
+        } else if (request.isRead()) {
+            wire.readFully(request.slice(request.offset, request.length));
+        }
+        finish(reply.cookie(), request);
+    }
+
+    private void chunk(Chunk chunk) throws IOException {
+        PendingReply request = request(chunk.cookie());
+        ReplyType type = ReplyType.fromWire(chunk.type());
+        if (type != ReplyType.OFFSET_DATA && chunk.length() > MAX_METADATA_CHUNK) {
+            throw new ProtocolException("chunk of " + chunk.length() + " bytes for " + request);
+        }
+        if (type == null) {
+            if ((chunk.type() & (1 << 15)) == 0) {
+                throw new ProtocolException("unknown chunk type " + chunk.type() + " for " + request);
+            }
+            ErrorPayload error = ReplyDecoders.error(wire.read((int) chunk.length()));
+            request.fail(error.error(), error.message());
+        } else {
+            switch (type) {
+                case NONE -> {
+                    if (chunk.length() != 0 || !chunk.done()) {
+                        throw new ProtocolException("malformed NONE chunk for " + request);
+                    }
+                }
+                case OFFSET_DATA -> {
+                    if (chunk.length() < 8) {
+                        throw new ProtocolException("OFFSET_DATA chunk of " + chunk.length() + " bytes");
+                    }
+                    long at = wire.read(8).getLong();
+                    wire.readFully(request.slice(at, chunk.length() - 8));
+                }
+                case OFFSET_HOLE -> {
+                    if (chunk.length() != 12) {
+                        throw new ProtocolException("OFFSET_HOLE chunk of " + chunk.length() + " bytes");
+                    }
+                    ByteBuffer hole = wire.read(12);
+                    request.fillZeroes(hole.getLong(), Integer.toUnsignedLong(hole.getInt()));
+                }
+                case BLOCK_STATUS -> blockStatus(request, chunk);
+                case ERROR, ERROR_OFFSET -> {
+                    ErrorPayload error = ReplyDecoders.error(wire.read((int) chunk.length()));
+                    request.fail(error.error(), error.message());
+                }
+            }
+        }
+        if (chunk.done()) {
+            finish(chunk.cookie(), request);
+        }
+    }
+
+    private void blockStatus(PendingReply request, Chunk chunk) throws IOException {
+        if (chunk.length() < 12 || (chunk.length() - 4) % 8 != 0) {
+            throw new ProtocolException("BLOCK_STATUS chunk of " + chunk.length() + " bytes");
+        }
+        ByteBuffer payload = wire.read((int) chunk.length());
+        if (payload.getInt() != info.allocationContext()) {
+            return;
+        }
+        while (payload.hasRemaining()) {
+            long length = Integer.toUnsignedLong(payload.getInt());
+            long status = Integer.toUnsignedLong(payload.getInt());
+            if (length == 0) {
+                throw new ProtocolException("BLOCK_STATUS descriptor of length 0 for " + request);
+            }
+            request.descriptors.add(new long[] {length, status});
+        }
+    }
+
+    private PendingReply request(long cookie) throws ProtocolException {
+        PendingReply request = pending.get(cookie);
+        if (request == null) {
+            throw new ProtocolException("reply for unknown cookie " + cookie + " from " + wire);
+        }
+        return request;
+    }
+
+    private void finish(long cookie, PendingReply request) {
+        pending.remove(cookie);
+        request.complete();
+        slots.release();
+    }
+
+    private void breakConnection(IOException cause) {
+        broken = cause;
+        try {
+            wire.close();
+        } catch (IOException ignored) {
+            // already failing
+        }
+        for (Long cookie : pending.keySet()) {
+            PendingReply request = pending.remove(cookie);
+            if (request != null) {
+                request.abandon(cause);
+                slots.release();
+            }
+        }
+    }
+}

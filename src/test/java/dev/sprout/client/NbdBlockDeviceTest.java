@@ -1,0 +1,164 @@
+package dev.sprout.client;
+
+import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
+import dev.sprout.block.RequestException;
+import dev.sprout.block.ZeroFlags;
+import dev.sprout.nbd.TransmissionFlag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The client against sprout's own server: negotiation, sparse reads, block status, pipelining, errors. */
+class NbdBlockDeviceTest {
+
+    private static final int MiB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void negotiatesStructuredRepliesBaseAllocationAndBlockSizes() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(64 * MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            ExportInfo info = device.info();
+            assertThat(info.size()).isEqualTo(64L * MiB);
+            assertThat(info.structuredReplies()).isTrue();
+            assertThat(info.contexts()).containsExactly("base:allocation");
+            assertThat(info.allocationContext()).isNotNegative();
+            assertThat(info.usedExportName()).isFalse();
+            assertThat(info.has(TransmissionFlag.SEND_WRITE_ZEROES)).isTrue();
+            assertThat(device.capabilities().extents()).isTrue();
+            assertThat(device.capabilities().blockSizes().maximum()).isPositive();
+        }
+    }
+
+    @Test
+    void sparseReadReassemblesDataAndHoleChunks() throws Exception {
+        MemoryBlockDevice memory = MemoryBlockDevice.create(8 * MiB);
+        byte[] data = new byte[100_000];
+        new Random(1).nextBytes(data);
+        memory.write(3 * MiB + 17, ByteBuffer.wrap(data), false);
+        try (InProcessServer server = new InProcessServer(dir, memory);
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            ByteBuffer all = ByteBuffer.allocate(8 * MiB);
+            Arrays.fill(all.array(), (byte) 0x77);
+            device.read(0, all);
+            assertThat(all.position()).isEqualTo(8 * MiB);
+            byte[] expected = new byte[8 * MiB];
+            System.arraycopy(data, 0, expected, 3 * MiB + 17, data.length);
+            assertThat(all.array()).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void extentsReportHolesAndDataAsTheServerSeesThem() throws Exception {
+        MemoryBlockDevice memory = MemoryBlockDevice.create(16 * MiB);
+        memory.write(4 * MiB, ByteBuffer.wrap(new byte[MiB]).put(0, (byte) 1).put(MiB - 1, (byte) 2), false);
+        try (InProcessServer server = new InProcessServer(dir, memory);
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            List<Extent> extents = new ArrayList<>();
+            for (long at = 0; at < device.size(); at = extents.getLast().end()) {
+                extents.addAll(device.extents(at, device.size() - at));
+            }
+            assertThat(extents).containsExactlyElementsOf(memoryExtents(memory));
+            assertThat(extents).anyMatch(e -> !e.hole() && e.offset() == 4 * MiB);
+            assertThat(extents).anyMatch(e -> !e.hole() && e.end() == 5 * MiB);
+            assertThat(device.extents(MiB, 4096)).containsExactly(Extent.unallocated(MiB, 4096));
+        }
+    }
+
+    @Test
+    void manyThreadsShareOneConnectionWithRequestsInFlight() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(64 * MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri());
+             ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < 256; i++) {
+                int block = i;
+                done.add(threads.submit(() -> {
+                    byte[] bytes = new byte[64 * 1024];
+                    Arrays.fill(bytes, (byte) block);
+                    device.write((long) block * bytes.length, ByteBuffer.wrap(bytes), false);
+                    ByteBuffer back = ByteBuffer.allocate(bytes.length);
+                    device.read((long) block * bytes.length, back);
+                    assertThat(back.array()).isEqualTo(bytes);
+                    return null;
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get();
+            }
+        }
+    }
+
+    @Test
+    void readsLargerThanTheMaximumPayloadAreSplitAndSentTogether() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(80 * MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            byte[] bytes = new byte[70 * MiB];
+            new Random(2).nextBytes(bytes);
+            device.write(5, ByteBuffer.wrap(bytes), true);
+            ByteBuffer back = ByteBuffer.allocateDirect(70 * MiB);
+            device.read(5, back);
+            assertThat(back.flip()).isEqualTo(ByteBuffer.wrap(bytes));
+        }
+    }
+
+    @Test
+    void serverErrorsArriveAsBlockExceptionsAndTheConnectionGoesOn() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            assertThatThrownBy(() -> device.read(MiB - 10, ByteBuffer.allocate(20)))
+                    .isInstanceOfSatisfying(RequestException.class, e -> assertThat(e.errno()).isIn(Errno.EINVAL, Errno.ENOSPC))
+                    .hasMessageContaining("READ " + (MiB - 10) + "+20");
+            device.zero(0, 4096, new ZeroFlags(false, false, true));
+            ByteBuffer ok = ByteBuffer.allocate(10);
+            device.read(0, ok);
+            assertThat(ok.array()).containsOnly(0);
+        }
+    }
+
+    @Test
+    void unknownExportAndMissingServerGiveOneLineErrorsNamingTheUri() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(MiB))) {
+            String wrong = server.uri().replace(":///", ":///nosuch");
+            assertThatThrownBy(() -> NbdBlockDevice.connect(wrong))
+                    .isInstanceOf(DeviceException.class).hasMessageContaining(wrong).hasMessageContaining("nosuch");
+        }
+        String absent = "nbd+unix:///?socket=" + dir.resolve("absent.sock");
+        assertThatThrownBy(() -> NbdBlockDevice.connect(absent))
+                .isInstanceOf(DeviceException.class).hasMessageStartingWith("cannot connect to " + absent)
+                .hasMessageNotContaining("\n");
+    }
+
+    private static List<Extent> memoryExtents(BlockDevice memory) throws Exception {
+        List<Extent> extents = new ArrayList<>();
+        for (long at = 0; at < memory.size(); ) {
+            for (Extent e : memory.extents(at, memory.size() - at)) {
+                if (!extents.isEmpty() && extents.getLast().joinsWith(e)) {
+                    Extent last = extents.removeLast();
+                    e = last.withRange(last.offset(), last.length() + e.length());
+                }
+                extents.add(e);
+                at = e.end();
+            }
+        }
+        return extents;
+    }
+}
