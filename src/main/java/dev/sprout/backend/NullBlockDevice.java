@@ -1,10 +1,7 @@
 package dev.sprout.backend;
 
-import dev.sprout.block.BlockDevice;
-import dev.sprout.block.ByteSize;
 import dev.sprout.block.Capabilities;
 import dev.sprout.block.DeviceException;
-import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ZeroFlags;
 import java.lang.foreign.MemorySegment;
@@ -12,24 +9,11 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /** A writable device that keeps nothing: writes vanish and every read returns zeroes. */
-public final class NullBlockDevice implements BlockDevice {
-
-    /** The device size in bytes. */
-    private final long size;
-    /** Set by {@link #close}; every later operation fails. */
-    private volatile boolean closed;
+public final class NullBlockDevice extends ComputedBlockDevice {
 
     /** A device of {@code size} bytes (1 to 2^63-1). */
     public NullBlockDevice(long size) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("null device size must be positive, not " + size);
-        }
-        this.size = size;
-    }
-
-    @Override
-    public long size() {
-        return size;
+        super("Null", size);
     }
 
     @Override
@@ -51,11 +35,6 @@ public final class NullBlockDevice implements BlockDevice {
     }
 
     @Override
-    public void flush() throws DeviceException {
-        ensureOpen();
-    }
-
-    @Override
     public void trim(long offset, long length, boolean fua) throws DeviceException {
         ensureOpen();
     }
@@ -66,29 +45,8 @@ public final class NullBlockDevice implements BlockDevice {
     }
 
     @Override
-    public void cache(long offset, long length) throws DeviceException {
-        ensureOpen();
-    }
-
-    @Override
     public List<Extent> extents(long offset, long length) throws DeviceException {
         ensureOpen();
         return List.of(Extent.unallocated(offset, length));
-    }
-
-    @Override
-    public void close() {
-        closed = true;
-    }
-
-    @Override
-    public String toString() {
-        return "Null(" + ByteSize.format(size) + ")";
-    }
-
-    private void ensureOpen() throws DeviceException {
-        if (closed) {
-            throw new DeviceException(Errno.ESHUTDOWN, this + " is closed");
-        }
     }
 }
