@@ -92,6 +92,13 @@ class ArchitectureTest {
     }
 
     @Test
+    void toolsNeverSeeTheServerOrTheCommandLine() {
+        noClasses().that().resideInAPackage("dev.sprout.tool..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.sprout.server..", "dev.sprout.cli..")
+                .check(classes);
+    }
+
+    @Test
     void onlyTheOsPackageCallsNativeCode() {
         noClasses().that().resideOutsideOfPackage("dev.sprout.os..")
                 .should().dependOnClassesThat().haveFullyQualifiedName("java.lang.foreign.Linker")

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code sprout} command: dispatches to its subcommands. */
 @Command(name = "sprout", mixinStandardHelpOptions = true, version = "sprout 0.1.0",
         description = "Serve virtual disks over NBD and work with disk images.",
-        subcommands = {ServeCommand.class, PartitionsCommand.class, CreateCommand.class})
+        subcommands = {ServeCommand.class, PartitionsCommand.class, CreateCommand.class, CopyCommand.class,
+                MapCommand.class, CompareCommand.class, InfoCommand.class, SparsifyCommand.class})
 public final class Main {
 
     private Main() {

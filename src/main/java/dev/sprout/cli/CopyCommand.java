@@ -1,0 +1,73 @@
+package dev.sprout.cli;
+
+import dev.sprout.tool.Copy;
+import dev.sprout.tool.CopyJob;
+import dev.sprout.tool.ImageOpener.OutputFormat;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code sprout copy SRC DST}: copies an image, data only, keeping holes and zeroes sparse. */
+@Command(name = "copy", mixinStandardHelpOptions = true,
+        description = {"Copy a disk image: raw file, qcow2, nbd://host:port/export, nbd+unix:///export?socket=PATH,"
+                + " or - for stdin/stdout.",
+                "Only data is copied: holes and all-zero blocks stay holes. A file destination is written under a"
+                + " temporary name and renamed when complete; an NBD destination is written in place."})
+final class CopyCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "SRC", description = "Source image, NBD URI, or - for stdin.")
+    String source;
+
+    @Parameters(index = "1", paramLabel = "DST", description = "Destination file, NBD URI, or - for stdout.")
+    String destination;
+
+    @Option(names = "-O", paramLabel = "FORMAT", description = "Format of a new file destination: raw (default) or qcow2.")
+    String format = "raw";
+
+    @Option(names = "--compress", paramLabel = "ALGORITHM", description = "zstd or deflate (qcow2 output; not yet supported).")
+    String compress;
+
+    @Option(names = "--partition", paramLabel = "N", description = "Copy only partition N of the source (MBR or GPT).")
+    Integer partition;
+
+    @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
+    int requests = 16;
+
+    @Option(names = "--progress", description = "Show a progress bar even when stderr is not a terminal.")
+    boolean progress;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        OutputFormat output = switch (format.toLowerCase(Locale.ROOT)) {
+            case "raw" -> OutputFormat.RAW;
+            case "qcow2" -> OutputFormat.QCOW2;
+            default -> throw new IllegalArgumentException("unknown output format '" + format + "': raw or qcow2");
+        };
+        if (compress != null) {
+            throw new IllegalArgumentException("--compress is not yet supported (qcow2 output is written uncompressed)");
+        }
+        PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+        boolean bar = progress || System.console() != null && System.console().isTerminal();
+        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, requests, bar ? stderr : null)
+                .run(new FileInputStream(FileDescriptor.in), stdout);
+        stdout.flush();
+        // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.
+        stderr.println(summary.line());
+        return 0;
+    }
+}

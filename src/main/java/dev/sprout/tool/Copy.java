@@ -1,0 +1,150 @@
+package dev.sprout.tool;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Extent;
+import dev.sprout.block.ZeroFlags;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Copies one device onto another of the same size, data only: the source's extents say where its
+ * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
+ * in chunks by up to {@code requests} virtual threads, and a chunk found to be all zeroes is
+ * treated like a hole. Ends with a flush of the destination.
+ */
+public final class Copy {
+
+    /** Bytes read per request. */
+    static final int CHUNK = 1 << 20;
+
+    /**
+     * @param requests         chunks in flight at most
+     * @param freshDestination the destination is new and reads as zeroes: holes need no writing
+     */
+    public record Options(int requests, boolean freshDestination) {
+        public Options {
+            if (requests < 1) {
+                throw new IllegalArgumentException("--requests must be at least 1");
+            }
+        }
+    }
+
+    /** What was copied: bytes written as data, bytes left as holes or zeroed, time taken. */
+    public record Summary(long size, long dataBytes, long zeroBytes, double seconds) {
+        public String line() {
+            return String.format(java.util.Locale.ROOT, "copied %s (%d bytes): %s data, %s holes or zeroes, in %.2f s (%s/s)",
+                    Progress.human(size), size, Progress.human(dataBytes), Progress.human(zeroBytes), seconds,
+                    Progress.human((long) (size / Math.max(seconds, 1e-3))));
+        }
+    }
+
+    private final BlockDevice source;
+    private final BlockDevice destination;
+    private final Options options;
+    private final Progress progress;
+    private final AtomicLong dataBytes = new AtomicLong();
+    private final AtomicReference<IOException> failure = new AtomicReference<>();
+
+    private Copy(BlockDevice source, BlockDevice destination, Options options, Progress progress) {
+        this.source = source;
+        this.destination = destination;
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** Copies {@code source} onto {@code destination}, which must be at least as large. */
+    public static Summary run(BlockDevice source, BlockDevice destination, Options options, Progress progress)
+            throws IOException {
+        if (destination.size() < source.size()) {
+            throw new IllegalArgumentException("destination " + destination + " (" + destination.size()
+                    + " bytes) is smaller than source " + source + " (" + source.size() + " bytes)");
+        }
+        return new Copy(source, destination, options, progress).run();
+    }
+
+    private Summary run() throws IOException {
+        Semaphore slots = new Semaphore(options.requests());
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            long size = source.size();
+            for (long at = 0; at < size && failure.get() == null; ) {
+                for (Extent extent : source.extents(at, size - at)) {
+                    if (extent.zero()) {
+                        zero(extent.offset(), extent.length());
+                    } else {
+                        int length;
+                        // Steps never pass the extent's end, so offsets near 2^63 cannot overflow.
+                        for (long off = extent.offset(); off < extent.end() && failure.get() == null; off += length) {
+                            long offset = off;
+                            length = (int) Math.min(CHUNK, extent.end() - off);
+                            int chunk = length;
+                            acquire(slots);
+                            threads.submit(() -> {
+                                try {
+                                    copyChunk(offset, chunk);
+                                } catch (IOException e) {
+                                    failure.compareAndSet(null, e);
+                                } finally {
+                                    slots.release();
+                                }
+                            });
+                        }
+                    }
+                    at = extent.end();
+                }
+            }
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        destination.flush();
+        long size = source.size();
+        return new Summary(size, dataBytes.get(), size - dataBytes.get(), progress.seconds());
+    }
+
+    private void copyChunk(long offset, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        source.read(offset, buffer);
+        int at = 0;
+        // Zero detection at 64 KiB granularity, so a chunk with a little data still punches the rest.
+        int step = 64 * 1024;
+        while (at < length) {
+            int end = Math.min(length, at + step);
+            boolean zero = ZeroDetector.isZero(buffer, at, end);
+            int runEnd = end;
+            while (runEnd < length && ZeroDetector.isZero(buffer, runEnd, Math.min(length, runEnd + step)) == zero) {
+                runEnd = Math.min(length, runEnd + step);
+            }
+            if (zero) {
+                zero(offset + at, runEnd - at);
+            } else {
+                destination.write(offset + at, buffer.slice(at, runEnd - at), false);
+                dataBytes.addAndGet(runEnd - at);
+                progress.advance(runEnd - at);
+            }
+            at = runEnd;
+        }
+    }
+
+    private void zero(long offset, long length) throws IOException {
+        if (!options.freshDestination()) {
+            destination.zero(offset, length, ZeroFlags.PUNCH);
+        }
+        progress.advance(length);
+    }
+
+    private static void acquire(Semaphore slots) throws InterruptedIOException {
+        try {
+            slots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("copy interrupted");
+        }
+    }
+}

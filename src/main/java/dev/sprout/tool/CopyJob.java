@@ -1,0 +1,99 @@
+package dev.sprout.tool;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.tool.ImageOpener.OutputFormat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * {@code sprout copy SRC DST}: opens both ends and runs the copy. A file destination is written
+ * under a temporary name beside it and renamed over DST only once everything is written and
+ * flushed, so DST is never a half-written image; an NBD export or stdout is written in place.
+ *
+ * @param source      image, URI or "-" for stdin
+ * @param destination image path, URI or "-" for stdout
+ * @param format      the format of a new file destination
+ * @param partition   the partition of the source to extract, or null
+ * @param requests    reads and writes in flight
+ * @param progress    where to draw a progress bar, or null
+ */
+public record CopyJob(String source, String destination, OutputFormat format, Integer partition, int requests,
+                      PrintStream progress) {
+
+    public static final String STREAM = "-";
+
+    public Copy.Summary run(InputStream stdin, OutputStream stdout) throws IOException {
+        if (STREAM.equals(source)) {
+            if (partition != null) {
+                throw new IllegalArgumentException("--partition needs a source image, not stdin");
+            }
+            return fromStdin(stdin);
+        }
+        try (BlockDevice from = ImageOpener.open(source, true, partition)) {
+            if (STREAM.equals(destination)) {
+                if (format != OutputFormat.RAW) {
+                    throw new IllegalArgumentException("stdout takes raw bytes only");
+                }
+                try (Progress bar = new Progress(from.size(), progress)) {
+                    return StreamCopy.toStream(from, stdout, requests, bar);
+                }
+            }
+            if (ImageOpener.isUri(destination)) {
+                try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(from.size(), progress)) {
+                    return Copy.run(from, to, new Copy.Options(requests, false), bar);
+                }
+            }
+            Path target = Path.of(destination);
+            return intoNewFile(target, temporary -> {
+                try (BlockDevice to = ImageOpener.create(temporary, format, from.size());
+                     Progress bar = new Progress(from.size(), progress)) {
+                    return Copy.run(from, to, new Copy.Options(requests, true), bar);
+                }
+            });
+        }
+    }
+
+    private Copy.Summary fromStdin(InputStream stdin) throws IOException {
+        if (ImageOpener.isUri(destination)) {
+            try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(to.size(), progress)) {
+                return StreamCopy.fromStream(stdin, to, false, bar);
+            }
+        }
+        if (format != OutputFormat.RAW) {
+            throw new IllegalArgumentException("from stdin, sprout copy writes raw images only (its size is not known up front)");
+        }
+        return intoNewFile(Path.of(destination), temporary -> {
+            try (Progress bar = new Progress(0, progress)) {
+                return StreamCopy.fromStreamToFile(stdin, temporary, bar);
+            }
+        });
+    }
+
+    /** A step writing a complete image to the file it is given. */
+    private interface FileWriter {
+        Copy.Summary write(Path temporary) throws IOException;
+    }
+
+    private static Copy.Summary intoNewFile(Path target, FileWriter writer) throws IOException {
+        if (Files.exists(target) && !Files.isRegularFile(target)) {
+            throw new IllegalArgumentException("destination " + target
+                    + " exists and is not a regular file (block devices are not supported yet)");
+        }
+        Path absolute = target.toAbsolutePath();
+        Path temporary = absolute.resolveSibling("." + absolute.getFileName() + ".sprout-" + ProcessHandle.current().pid());
+        try {
+            Files.deleteIfExists(temporary);
+            Copy.Summary summary = writer.write(temporary);
+            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return summary;
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.sprout.tool;
+
+import dev.sprout.backend.FileBlockDevice;
+import dev.sprout.block.BlockDevice;
+import dev.sprout.client.NbdBlockDevice;
+import dev.sprout.client.NbdUri;
+import dev.sprout.format.qcow2.Qcow2Image;
+import dev.sprout.layer.LayerCatalog;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+
+/**
+ * The one place that decides how an image name becomes a device: an NBD URI, a qcow2 image
+ * (detected by its magic, with its backing chain), or a raw file. Block devices are refused by
+ * the file backend for now (it opens regular files only).
+ */
+public final class ImageOpener {
+
+    private ImageOpener() {
+    }
+
+    /** Whether {@code name} is an NBD URI rather than a path. */
+    public static boolean isUri(String name) {
+        return NbdUri.looksLike(name);
+    }
+
+    /** Opens an existing image or export. */
+    public static BlockDevice open(String name, boolean readOnly) throws IOException {
+        if (isUri(name)) {
+            return NbdBlockDevice.connect(name);
+        }
+        Path path = Path.of(name);
+        if (Files.isRegularFile(path) && Qcow2Image.isQcow2(path)) {
+            return Qcow2Image.open(path, readOnly);
+        }
+        return FileBlockDevice.open(path, readOnly);
+    }
+
+    /** Opens {@code name} and narrows it to partition {@code number} when one is given. */
+    public static BlockDevice open(String name, boolean readOnly, Integer partition) throws IOException {
+        BlockDevice device = open(name, readOnly);
+        if (partition == null) {
+            return device;
+        }
+        try {
+            return LayerCatalog.wrap("partition:number=" + partition, device);
+        } catch (IOException | RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    /** Creates a new, empty (all holes) image of {@code size} bytes at {@code path} and opens it. */
+    public static BlockDevice create(Path path, OutputFormat format, long size) throws IOException {
+        return switch (format) {
+            case RAW -> FileBlockDevice.open(path, false, OptionalLong.of(size));
+            case QCOW2 -> {
+                Qcow2Image.create(path, size, java.util.Optional.empty(), 64 * 1024);
+                yield Qcow2Image.open(path, false);
+            }
+        };
+    }
+
+    /** The formats a destination can be written in. */
+    public enum OutputFormat {
+        RAW, QCOW2
+    }
+}
