@@ -1,0 +1,144 @@
+package dev.sprout.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code sprout copy/map/compare/info/sparsify} checked with qemu-img, nbdcopy and nbdinfo. */
+class CopyToolIT {
+
+    private static final long MiB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    /** Random data, a run of written zeroes at 20 MiB, holes elsewhere. */
+    private Path sourceImage(long seed) throws Exception {
+        Path source = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), 64 * MiB, seed);
+        try (RandomAccessFile file = new RandomAccessFile(source.toFile(), "rw")) {
+            file.seek(20 * MiB);
+            file.write(new byte[(int) (4 * MiB)]);
+        }
+        return source;
+    }
+
+    private static Cmd.Result sprout(String... args) {
+        return Cmd.run(SproutServer.command(args).toArray(String[]::new));
+    }
+
+    @Test
+    void copyToAFileIsIdenticalForQemuImgAndSparserThanTheSource() throws Exception {
+        long seed = System.nanoTime();
+        Path source = sourceImage(seed);
+        Path copy = dir.resolve("copy.img");
+        Cmd.Result result = sprout("copy", source.toString(), copy.toString()).assertSuccess();
+        assertThat(result.stderr()).contains("copied 64.0M");
+
+        Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), copy.toString()).assertSuccess();
+        assertThat(Cmd.allocatedBytes(copy)).as("seed %d", seed).isLessThanOrEqualTo(Cmd.allocatedBytes(source) - 3 * MiB);
+        assertThat(sprout("compare", source.toString(), copy.toString()).assertSuccess().stdout())
+                .contains("Images are identical.");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("source.img", "copy.img");
+        }
+    }
+
+    @Test
+    void mapAgreesWithQemuImgMapAndNbdinfoMap() throws Exception {
+        Path source = sourceImage(42);
+        List<Map<String, Object>> ours = Json.objects(sprout("map", "--json", source.toString()).assertSuccess().stdout());
+        List<Map<String, Object>> qemu = Json.objects(
+                Cmd.run("qemu-img", "map", "-f", "raw", "--output=json", source.toString()).assertSuccess().stdout());
+        assertThat(dataRanges(ours)).isEqualTo(dataRanges(qemu));
+        try (SproutServer server = SproutServer.start(dir, "file", source.toString())) {
+            List<Map<String, Object>> viaNbd = Json.objects(sprout("map", "--json", server.uri()).assertSuccess().stdout());
+            assertThat(dataRanges(viaNbd)).isEqualTo(dataRanges(qemu));
+            String nbdinfo = Cmd.run("nbdinfo", "--map", server.uri()).assertSuccess().stdout();
+            long nbdinfoData = nbdinfo.lines().filter(l -> l.trim().endsWith("data"))
+                    .mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[1])).sum();
+            assertThat(nbdinfoData).isEqualTo(dataRanges(qemu).stream().mapToLong(r -> r.get(1)).sum());
+        }
+    }
+
+    @Test
+    void copiesIntoAndOutOfNbdExportsAgreeingWithNbdcopy() throws Exception {
+        Path source = sourceImage(7);
+        try (SproutServer server = SproutServer.start(dir, "memory", "64M")) {
+            sprout("copy", source.toString(), server.uri()).assertSuccess();
+            Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), server.uri()).assertSuccess();
+            Path back = dir.resolve("back.img");
+            sprout("copy", "--requests", "32", server.uri(), back.toString()).assertSuccess();
+            Path viaNbdcopy = dir.resolve("nbdcopy.img");
+            Cmd.run("nbdcopy", server.uri(), viaNbdcopy.toString()).assertSuccess();
+            Cmd.run("cmp", back.toString(), viaNbdcopy.toString()).assertSuccess();
+            Cmd.run("cmp", back.toString(), source.toString()).assertSuccess();
+            Map<String, Object> info = Json.object(sprout("info", "--json", server.uri()).assertSuccess().stdout());
+            assertThat(info).containsEntry("virtual_size", 64 * MiB).containsEntry("can_zero", true)
+                    .containsEntry("is_read_only", false);
+        }
+    }
+
+    @Test
+    void aSparseSourceOfTwoToThe63MinusOneBytesCopiesInSeconds() throws Exception {
+        Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "sprout-copy");
+        try {
+            Path big = shm.resolve("big.img");
+            try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw")) {
+                file.setLength(Long.MAX_VALUE);
+                file.seek(1L << 40);
+                file.write("sprout".getBytes());
+            }
+            long start = System.nanoTime();
+            sprout("copy", big.toString(), shm.resolve("copy.img").toString()).assertSuccess();
+            assertThat((System.nanoTime() - start) / 1e9).isLessThan(20);
+            assertThat(Files.size(shm.resolve("copy.img"))).isEqualTo(Long.MAX_VALUE);
+            assertThat(sprout("compare", big.toString(), shm.resolve("copy.img").toString()).exitCode()).isZero();
+        } finally {
+            Cmd.run("rm", "-rf", shm.toString());
+        }
+    }
+
+    @Test
+    void badInputGivesOneLineErrorsAndNoDestination() throws Exception {
+        Path source = sourceImage(3);
+        Path target = dir.resolve("out.img");
+        List<Cmd.Result> failures = List.of(
+                sprout("copy", dir.resolve("missing.img").toString(), target.toString()),
+                sprout("copy", "nbd+unix:///?socket=" + dir.resolve("nobody.sock"), target.toString()),
+                sprout("copy", "--partition", "2", source.toString(), target.toString()));
+        for (Cmd.Result failure : failures) {
+            assertThat(failure.exitCode()).as("%s", failure).isNotZero();
+            assertThat(failure.stderr().strip()).as("%s", failure).startsWith("sprout: ").doesNotContain("\n");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("out.img")
+                    .noneMatch(name -> name.startsWith(".out.img"));
+        }
+    }
+
+    @Test
+    void sparsifyInPlacePunchesZeroesAndKeepsTheContent() throws Exception {
+        Path source = sourceImage(9);
+        Path before = dir.resolve("before.img");
+        Cmd.run("cp", "--sparse=never", source.toString(), before.toString()).assertSuccess();
+        long allocated = Cmd.allocatedBytes(before);
+        String report = sprout("sparsify", "--in-place", before.toString()).assertSuccess().stdout();
+        assertThat(report).contains("bytes won");
+        assertThat(Cmd.allocatedBytes(before)).isLessThan(allocated - 4 * MiB);
+        Cmd.run("cmp", source.toString(), before.toString()).assertSuccess();
+    }
+
+    /** The [start, length] of each data run. */
+    private static List<List<Long>> dataRanges(List<Map<String, Object>> map) {
+        return map.stream().filter(e -> (Boolean) e.get("data"))
+                .map(e -> List.of((Long) e.get("start"), (Long) e.get("length"))).toList();
+    }
+}
