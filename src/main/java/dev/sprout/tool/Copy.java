@@ -7,6 +7,7 @@ import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -51,6 +52,8 @@ public final class Copy {
     private final Progress progress;
     private final AtomicLong dataBytes = new AtomicLong();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
+    /** Direct chunk buffers for reuse: at most one per request in flight is ever made. */
+    private final ConcurrentLinkedQueue<ByteBuffer> buffers = new ConcurrentLinkedQueue<>();
 
     private Copy(BlockDevice source, BlockDevice destination, Options options, Progress progress) {
         this.source = source;
@@ -109,16 +112,31 @@ public final class Copy {
     }
 
     private void copyChunk(long offset, int length) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        source.read(offset, buffer);
-        int at = 0;
+        ByteBuffer buffer = buffers.poll();
+        if (buffer == null) {
+            buffer = ByteBuffer.allocateDirect(CHUNK);
+        }
+        try {
+            copyChunk(offset, length, buffer.clear().limit(length));
+        } finally {
+            buffers.offer(buffer);
+        }
+    }
+
+    private void copyChunk(long offset, int length, ByteBuffer buffer) throws IOException {
+        source.read(offset, buffer.duplicate());
         // Zero detection at 64 KiB granularity, so a chunk with a little data still punches the rest.
         int step = 64 * 1024;
+        int at = 0;
+        boolean zero = ZeroDetector.isZero(buffer, 0, Math.min(length, step));
         while (at < length) {
-            int end = Math.min(length, at + step);
-            boolean zero = ZeroDetector.isZero(buffer, at, end);
-            int runEnd = end;
-            while (runEnd < length && ZeroDetector.isZero(buffer, runEnd, Math.min(length, runEnd + step)) == zero) {
+            int runEnd = Math.min(length, at + step);
+            boolean next = zero;
+            while (runEnd < length) {
+                next = ZeroDetector.isZero(buffer, runEnd, Math.min(length, runEnd + step));
+                if (next != zero) {
+                    break;
+                }
                 runEnd = Math.min(length, runEnd + step);
             }
             if (zero) {
@@ -129,6 +147,7 @@ public final class Copy {
                 progress.advance(runEnd - at);
             }
             at = runEnd;
+            zero = next;
         }
     }
 

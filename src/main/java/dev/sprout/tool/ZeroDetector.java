@@ -1,23 +1,23 @@
 package dev.sprout.tool;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
-/** Whether a buffer holds only zero bytes, a long at a time. */
+/** Whether a buffer holds only zero bytes, compared vectorised against a block of zeroes. */
 final class ZeroDetector {
+
+    private static final int BLOCK = 64 * 1024;
+    private static final MemorySegment ZEROES = MemorySegment.ofArray(new byte[BLOCK]);
 
     private ZeroDetector() {
     }
 
     /** Whether bytes {@code from} to {@code to} of {@code buffer} (absolute indices) are all zero. */
     static boolean isZero(ByteBuffer buffer, int from, int to) {
-        int i = from;
-        for (; i + 8 <= to; i += 8) {
-            if (buffer.getLong(i) != 0) {
-                return false;
-            }
-        }
-        for (; i < to; i++) {
-            if (buffer.get(i) != 0) {
+        MemorySegment bytes = MemorySegment.ofBuffer(buffer.duplicate().clear());
+        for (int at = from; at < to; at += BLOCK) {
+            int n = Math.min(BLOCK, to - at);
+            if (MemorySegment.mismatch(bytes, at, at + n, ZEROES, 0, n) >= 0) {
                 return false;
             }
         }
