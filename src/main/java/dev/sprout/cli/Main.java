@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sprout", mixinStandardHelpOptions = true, version = "sprout 0.1.0",
         description = "Serve virtual disks over NBD and work with disk images.",
         subcommands = {ServeCommand.class, PartitionsCommand.class, CreateCommand.class, CopyCommand.class,
-                MapCommand.class, CompareCommand.class, InfoCommand.class, SparsifyCommand.class})
+                MapCommand.class, CompareCommand.class, InfoCommand.class, SparsifyCommand.class, CheckCommand.class})
 public final class Main {
 
     private Main() {
