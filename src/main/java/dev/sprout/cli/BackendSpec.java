@@ -26,7 +26,8 @@ record BackendSpec(String name, List<String> args) {
               memory SIZE               a sparse RAM disk (up to 2^63-1 bytes)
               file PATH [size=SIZE]     a file, kept sparse; size= creates or extends it
                                         (a qcow2 image is detected by its magic and served as qcow2)
-              PATH                      an existing image file: qcow2 (detected) or raw
+              file PATH max-size=SIZE   a qcow2 image whose host file may not grow past SIZE (ENOSPC)
+              PATH [max-size=SIZE]      an existing image file: qcow2 (detected) or raw
               null SIZE                 reads zeroes, writes vanish
               zero SIZE                 read-only zeroes
               pattern SIZE              read-only; each 8-byte word holds its own offset""";
@@ -50,8 +51,11 @@ record BackendSpec(String name, List<String> args) {
             case "file" -> openFile(readOnly);
             default -> {
                 // A bare image path: qcow2 when it starts with the magic, else a raw file.
-                if (!args.isEmpty() || !java.nio.file.Files.isRegularFile(Path.of(name))) {
+                if (args.size() > 1 || !java.nio.file.Files.isRegularFile(Path.of(name))) {
                     throw new IllegalArgumentException("unknown backend '" + name + "'; known backends: " + KNOWN);
+                }
+                if (args.size() == 1) {
+                    yield openCapped(Path.of(name), args.getFirst(), readOnly);
                 }
                 yield Qcow2Image.isQcow2(Path.of(name)) ? Qcow2Image.open(Path.of(name), readOnly)
                         : FileBlockDevice.open(Path.of(name), readOnly);
@@ -74,8 +78,12 @@ record BackendSpec(String name, List<String> args) {
         OptionalLong size = OptionalLong.empty();
         if (args.size() == 2) {
             String option = args.get(1);
+            if (option.startsWith("max-size=")) {
+                return openCapped(Path.of(args.getFirst()), option, readOnly);
+            }
             if (!option.startsWith("size=")) {
-                throw new IllegalArgumentException("unknown file parameter '" + option + "': accepted is size=SIZE");
+                throw new IllegalArgumentException("unknown file parameter '" + option
+                        + "': accepted are size=SIZE and, for qcow2, max-size=SIZE");
             }
             size = OptionalLong.of(positive(ByteSize.parse(option.substring("size=".length()))));
         }
@@ -84,6 +92,21 @@ record BackendSpec(String name, List<String> args) {
             return Qcow2Image.open(path, readOnly);
         }
         return FileBlockDevice.open(path, readOnly, size);
+    }
+
+    /** A qcow2 image with {@code max-size=SIZE}: its host file is capped at SIZE bytes. */
+    private static BlockDevice openCapped(Path path, String option, boolean readOnly) throws IOException {
+        if (!option.startsWith("max-size=")) {
+            throw new IllegalArgumentException("unknown image parameter '" + option + "': accepted is max-size=SIZE");
+        }
+        if (!Qcow2Image.isQcow2(path)) {
+            throw new IllegalArgumentException("max-size= caps qcow2 images only; " + path + " is not qcow2");
+        }
+        long cap = ByteSize.parse(option.substring("max-size=".length()));
+        if (cap <= 0) {
+            throw new IllegalArgumentException("max-size needs a size above 0");
+        }
+        return readOnly ? Qcow2Image.open(path, true) : Qcow2Image.open(path, cap);
     }
 
     private long positive(long size) {

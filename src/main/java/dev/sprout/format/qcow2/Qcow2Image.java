@@ -44,6 +44,8 @@ public final class Qcow2Image implements BlockDevice {
     private final ClusterLocks locks = new ClusterLocks();
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
+    /** The cap on the host file's size in bytes (max-size=), 0 for none. */
+    private long maxSize;
 
     private Qcow2Image(Path path, ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts,
                        BlockDevice backing) {
@@ -62,6 +64,20 @@ public final class Qcow2Image implements BlockDevice {
      */
     public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
         return open(path, readOnly, 0);
+    }
+
+    /**
+     * Opens the image for writing with its host file capped at {@code maxSize} bytes: a write that
+     * would grow the file past it fails with ENOSPC before anything changes; clusters freed by
+     * discards (once flushed) are written again within the cap.
+     */
+    public static Qcow2Image open(Path path, long maxSize) throws IOException {
+        if (maxSize <= 0) {
+            throw new IllegalArgumentException("max-size must be above 0");
+        }
+        Qcow2Image image = open(path, false, 0);
+        image.maxSize = maxSize;
+        return image;
     }
 
     static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
@@ -233,12 +249,25 @@ public final class Qcow2Image implements BlockDevice {
         long host;
         meta.lock();
         try {
+            checkQuota(cluster, reuse ? 0 : 1);
             host = reuse ? entry & Tables.OFFSET_MASK : refcounts.allocate();
         } finally {
             meta.unlock();
         }
         file.write(host, whole, "data");
         setEntry(cluster, host | Tables.COPIED, reuse ? 0 : entry);
+    }
+
+    /** Fails with ENOSPC when {@code dataClusters} more, and an L2 table if missing, would grow the file past max-size. */
+    private void checkQuota(long cluster, int dataClusters) throws IOException {
+        if (maxSize == 0) {
+            return;
+        }
+        int clusters = dataClusters + (tables.hasL2(cluster) ? 0 : 1);
+        if (clusters > 0 && refcounts.endAfter(clusters) << header.clusterBits() > maxSize) {
+            throw new DeviceException(Errno.ENOSPC, file.name() + ": max-size " + maxSize
+                    + " bytes reached; discard (trim) and flush to free space");
+        }
     }
 
     /** Maps {@code cluster} to {@code entry}, dropping the host space {@code old} held. */
@@ -309,7 +338,13 @@ public final class Qcow2Image implements BlockDevice {
         long entry = entry(cluster);
         long wanted = backing != null ? Tables.ZERO : 0;
         if (entry != wanted) {
-            setEntry(cluster, wanted, entry);
+            meta.lock();
+            try {
+                checkQuota(cluster, 0);
+                setEntry(cluster, wanted, entry);
+            } finally {
+                meta.unlock();
+            }
         }
     }
 

@@ -65,6 +65,19 @@ final class Refcounts {
         return block == null ? 0 : block[(int) (cluster % blockEntries)];
     }
 
+    /**
+     * The host file's length in clusters once {@code clusters} more are allocated, free clusters
+     * below the end taken first; one more for a refcount block and one for the table when it grows.
+     */
+    long endAfter(int clusters) throws java.io.IOException {
+        int found = 0;
+        for (long c = hint; c < endCluster && found < clusters; c++) {
+            found += refcount(c) == 0 ? 1 : 0;
+        }
+        long growth = clusters - found;
+        return endCluster + (growth > 0 ? growth + 2 : 0);
+    }
+
     /** Takes a free cluster, reusing freed ones before growing the file; returns its host offset. */
     long allocate() throws java.io.IOException {
         long cluster = hint;

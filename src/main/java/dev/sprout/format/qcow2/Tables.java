@@ -77,6 +77,11 @@ final class Tables {
         return table(l2Offset)[(int) (cluster % l2Entries)];
     }
 
+    /** Whether guest cluster {@code cluster} has an L2 table, so setting its entry allocates nothing. */
+    boolean hasL2(long cluster) {
+        return (l1[(int) (cluster / l2Entries)] & OFFSET_MASK) != 0;
+    }
+
     /** Sets the L2 entry of guest cluster {@code cluster}, allocating its L2 table if it has none. */
     void set(long cluster, long entry, Refcounts refcounts) throws IOException {
         int index = (int) (cluster / l2Entries);
