@@ -80,9 +80,11 @@ final class CheckCommand implements Callable<Integer> {
             if (repaired > 0) {
                 facts.put("leaks-fixed", repaired);
             }
-            facts.put("image-end-offset", result.fileClusters() * result.clusterSize());
+            facts.put("image-end-offset", result.imageEndOffset());
             facts.put("total-clusters", result.totalClusters());
             facts.put("allocated-clusters", result.allocatedClusters());
+            facts.put("fragmented-clusters", result.fragmentedClusters());
+            facts.put("compressed-clusters", result.compressedClusters());
             facts.put("messages", result.messages());
             out.print(JsonText.write(facts));
         } else {
@@ -97,6 +99,7 @@ final class CheckCommand implements Callable<Integer> {
                         + " leaked clusters\n    0 corruptions\n\nDouble checking the fixed image now...");
             }
             out.println(result.summary());
+            out.println(result.allocation());
         }
         out.flush();
         if (refusal != null) {

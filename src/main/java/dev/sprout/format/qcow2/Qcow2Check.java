@@ -29,11 +29,28 @@ public final class Qcow2Check {
      * @param messages      one line per finding (at most 100 of each kind)
      * @param leaked        the leaked clusters (host cluster index), for repair
      * @param expected      their computed refcounts, parallel to {@code leaked}
-     * @param allocatedClusters guest data clusters (data or compressed)
+     * @param allocatedClusters guest clusters with host space (data, compressed, zero with a cluster)
      * @param totalClusters guest clusters of the virtual disk
+     * @param fragmentedClusters allocated clusters not right after the previous one in the file (qemu-img's count)
+     * @param compressedClusters compressed clusters
+     * @param imageEndOffset the end of the last host cluster in use, by stored or computed refcount
      */
     public record Result(long clusterSize, long fileClusters, long corruptions, long leaks, List<String> messages,
-                         long[] leaked, long[] expected, long allocatedClusters, long totalClusters) {
+                         long[] leaked, long[] expected, long allocatedClusters, long totalClusters,
+                         long fragmentedClusters, long compressedClusters, long imageEndOffset) {
+
+        /** qemu-img check's allocation lines: allocated, fragmented and compressed shares, and the image end. */
+        public String allocation() {
+            return String.format(java.util.Locale.ROOT,
+                    "%d/%d = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters%nImage end offset: %d",
+                    allocatedClusters, totalClusters, percent(allocatedClusters, totalClusters),
+                    percent(fragmentedClusters, allocatedClusters), percent(compressedClusters, allocatedClusters),
+                    imageEndOffset);
+        }
+
+        private static double percent(long part, long whole) {
+            return whole == 0 ? 0 : 100.0 * part / whole;
+        }
 
         public boolean clean() {
             return corruptions == 0 && leaks == 0;
@@ -78,6 +95,10 @@ public final class Qcow2Check {
     private final List<String> leakMessages = new ArrayList<>();
     private long corruptions;
     private long allocated;
+    private long fragmented;
+    private long compressed;
+    /** Where the next guest cluster's data would be contiguous, 0 before the first of each L2 table (as qemu-img counts). */
+    private long nextContiguous;
     /** Mapping entries whose COPIED flag must agree with the stored refcount: L1 entries, then L2 entries. */
     private final List<Long> l1Mapped = new ArrayList<>();
     private final List<Long> l2Mapped = new ArrayList<>();
@@ -183,6 +204,7 @@ public final class Qcow2Check {
             reference(l2Offset, clusterSize, true, l2Name);
             l1Mapped.add(l1[i]);
             long[] l2 = readLongs(l2Offset, l2Entries, l2Name);
+            nextContiguous = 0;
             for (int j = 0; j < l2.length; j++) {
                 long entry = l2[j];
                 long guest = (long) i * l2Entries + j;
@@ -196,7 +218,9 @@ public final class Qcow2Check {
                         reference(offset, length, false, what);
                         markCompressed(offset, length);
                     }
-                    allocated += guest < guestClusters ? 1 : 0;
+                    allocated++;
+                    compressed++;
+                    fragmented++;
                     continue;
                 }
                 long offset = entry & Tables.OFFSET_MASK;
@@ -210,9 +234,11 @@ public final class Qcow2Check {
                 if (placed(offset, clusterSize, what)) {
                     reference(offset, clusterSize, false, what);
                     l2Mapped.add(entry);
-                    if ((entry & Tables.ZERO) == 0 || header.version() < 3) {
-                        allocated += guest < guestClusters ? 1 : 0;
+                    allocated++;
+                    if (nextContiguous != 0 && offset != nextContiguous) {
+                        fragmented++;
                     }
+                    nextContiguous = offset + clusterSize;
                 }
             }
         }
@@ -224,9 +250,13 @@ public final class Qcow2Check {
         RefcountReader stored = new RefcountReader(file, header, refTable);
         List<Long> leakedClusters = new ArrayList<>();
         List<Long> leakedExpected = new ArrayList<>();
+        long highest = -1;
         for (long c = 0; c < fileClusters; c++) {
             long count = stored.get(c);
             long want = expected[(int) c];
+            if (count > 0 || want > 0) {
+                highest = c;
+            }
             if (count > want) {
                 leakedClusters.add(c);
                 leakedExpected.add(want);
@@ -243,7 +273,8 @@ public final class Qcow2Check {
         messages.addAll(leakMessages);
         return new Result(clusterSize, fileClusters, corruptions, leakedClusters.size(), List.copyOf(messages),
                 leakedClusters.stream().mapToLong(Long::longValue).toArray(),
-                leakedExpected.stream().mapToLong(Long::longValue).toArray(), allocated, guestClusters);
+                leakedExpected.stream().mapToLong(Long::longValue).toArray(), allocated, guestClusters,
+                fragmented, compressed, (highest + 1) * clusterSize);
     }
 
     /** qcow2.txt: bit 63 (COPIED) is set exactly when the refcount is one. */

@@ -44,6 +44,8 @@ class Qcow2CheckTest {
         byte[] before = Files.readAllBytes(image);
         Qcow2Check.Result result = Qcow2Check.check(image);
         assertThat(result.messages()).isEmpty();
+        assertThat(result.summary() + "\n" + result.allocation() + "\n").as("same text as qemu-img check")
+                .isEqualTo(Qemu.run("qemu-img", "check", image.toString()).stdout());
         assertThat(result.exitCode()).isZero();
         assertThat(Files.readAllBytes(image)).isEqualTo(before);
     }
