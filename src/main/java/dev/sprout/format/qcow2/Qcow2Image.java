@@ -46,6 +46,8 @@ public final class Qcow2Image implements BlockDevice {
     private volatile boolean closed;
     /** The cap on the host file's size in bytes (max-size=), 0 for none. */
     private long maxSize;
+    /** L2 tables counted against max-size by writes that have not mapped their cluster yet; guarded by {@link #meta}. */
+    private int reservedL2;
 
     private Qcow2Image(Path path, ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts,
                        BlockDevice backing) {
@@ -247,26 +249,51 @@ public final class Qcow2Image implements BlockDevice {
         whole.clear();
         boolean reuse = ClusterEntry.preallocatedZero(entry, header.version());
         long host;
+        boolean reserved;
         meta.lock();
         try {
-            checkQuota(cluster, reuse ? 0 : 1);
+            reserved = checkQuota(cluster, reuse ? 0 : 1);
             host = reuse ? entry & Tables.OFFSET_MASK : refcounts.allocate();
         } finally {
             meta.unlock();
         }
-        file.write(host, whole, "data");
-        setEntry(cluster, host | Tables.COPIED, reuse ? 0 : entry);
+        try {
+            file.write(host, whole, "data");
+            setEntry(cluster, host | Tables.COPIED, reuse ? 0 : entry);
+        } finally {
+            release(reserved);
+        }
     }
 
-    /** Fails with ENOSPC when {@code dataClusters} more, and an L2 table if missing, would grow the file past max-size. */
-    private void checkQuota(long cluster, int dataClusters) throws IOException {
+    /**
+     * Fails with ENOSPC when {@code dataClusters} more, an L2 table if missing, and the L2 tables
+     * other writes still have to allocate would grow the file past max-size. Called under
+     * {@link #meta}; returns whether it reserved an L2 table, to {@link #release} once mapped.
+     */
+    private boolean checkQuota(long cluster, int dataClusters) throws IOException {
         if (maxSize == 0) {
-            return;
+            return false;
         }
-        int clusters = dataClusters + (tables.hasL2(cluster) ? 0 : 1);
-        if (clusters > 0 && refcounts.endAfter(clusters) << header.clusterBits() > maxSize) {
+        boolean l2 = !tables.hasL2(cluster);
+        int clusters = dataClusters + (l2 ? 1 : 0);
+        if (clusters > 0 && refcounts.endAfter(clusters + reservedL2) << header.clusterBits() > maxSize) {
             throw new DeviceException(Errno.ENOSPC, file.name() + ": max-size " + maxSize
                     + " bytes reached; discard (trim) and flush to free space");
+        }
+        if (l2) {
+            reservedL2++;
+        }
+        return l2;
+    }
+
+    private void release(boolean reserved) {
+        if (reserved) {
+            meta.lock();
+            try {
+                reservedL2--;
+            } finally {
+                meta.unlock();
+            }
         }
     }
 
@@ -340,8 +367,12 @@ public final class Qcow2Image implements BlockDevice {
         if (entry != wanted) {
             meta.lock();
             try {
-                checkQuota(cluster, 0);
-                setEntry(cluster, wanted, entry);
+                boolean reserved = checkQuota(cluster, 0);
+                try {
+                    setEntry(cluster, wanted, entry);
+                } finally {
+                    release(reserved);
+                }
             } finally {
                 meta.unlock();
             }

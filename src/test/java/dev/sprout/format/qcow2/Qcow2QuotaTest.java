@@ -69,6 +69,44 @@ class Qcow2QuotaTest {
         Qemu.assertClean(image);
     }
 
+    @Test
+    void concurrentWritersNeverPassTheCap() throws Exception {
+        Path image = dir.resolve("concurrent.qcow2");
+        Qcow2Image.create(image, 64L << 20, Optional.empty(), 4096);
+        long cap = 1L << 20;
+        try (Qcow2Image disk = Qcow2Image.open(image, cap)) {
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.Queue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (int t = 0; t < 8; t++) {
+                java.util.Random random = new java.util.Random(t);
+                threads.add(Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < 200; i++) {
+                        long offset = random.nextLong(64L << 20 >> 12) << 12;
+                        try {
+                            disk.write(offset, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 1), false);
+                        } catch (DeviceException e) {
+                            if (e.errno() != Errno.ENOSPC) {
+                                failures.add(e);
+                            }
+                            refused.incrementAndGet();
+                        } catch (IOException | RuntimeException e) {
+                            failures.add(e);
+                        }
+                    }
+                }));
+            }
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            disk.flush();
+            assertThat(failures).isEmpty();
+            assertThat(refused.get()).isPositive();
+            assertThat(Files.size(image)).isLessThanOrEqualTo(cap);
+        }
+        Qemu.assertClean(image);
+    }
+
     private static byte[] filled(int cluster) {
         byte[] bytes = new byte[CLUSTER];
         Arrays.fill(bytes, (byte) (cluster + 1));
