@@ -54,7 +54,7 @@ final class CheckCommand implements Callable<Integer> {
             }
             result = Qcow2Check.check(image);
             if (repair && result.leaks() > 0) {
-                if (result.corruptions() > 0) {
+                if (!result.repairable()) {
                     refusal = "not repairing: " + result.corruptions() + " corruptions were found; sprout repairs leaks only "
                             + "on an image with no corruptions, and never corruptions (qemu-img check -r all may)";
                 } else {

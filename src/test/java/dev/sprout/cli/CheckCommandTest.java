@@ -105,6 +105,27 @@ class CheckCommandTest {
     }
 
     @Test
+    void aRefcountTooHighOnAUsedClusterIsRepairedLikeQemuImgRepairsLeaks() throws IOException {
+        long dataCluster;
+        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long l1 = readLong(channel, 40);
+            long l2 = readLong(channel, l1) & 0x00ff_ffff_ffff_fe00L;
+            dataCluster = (readLong(channel, l2) & 0x00ff_ffff_ffff_fe00L) / CLUSTER;
+            setRefcount(channel, dataCluster, 2);
+        }
+        Proc qemuCheck = qemu("qemu-img", "check", image.toString());
+        Run run = run(image.toString());
+        assertThat(run.status()).as(run.toString()).isEqualTo(qemuCheck.status()).isEqualTo(2);
+        assertThat(run.out()).endsWith(qemuCheck.out().strip() + "\n");
+        assertThat(run.out()).contains("Leaked cluster " + dataCluster + " refcount=2 reference=1", "ERROR OFLAG_COPIED",
+                "1 errors were found", "1 leaked clusters were found");
+        Run repair = run("--repair", image.toString());
+        assertThat(repair.status()).as(repair.toString()).isZero();
+        qemu("qemu-img", "check", image.toString()).assertStatus(0);
+        qemu("qemu-img", "compare", copy.toString(), image.toString()).assertStatus(0);
+    }
+
+    @Test
     void anL2EntryPastTheEndOfTheFileIsACorruption() throws IOException {
         try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long l1 = readLong(channel, 40);

@@ -34,10 +34,17 @@ public final class Qcow2Check {
      * @param fragmentedClusters allocated clusters not right after the previous one in the file (qemu-img's count)
      * @param compressedClusters compressed clusters
      * @param imageEndOffset the end of the last host cluster in use, by stored or computed refcount
+     * @param fixedByLeakRepair corruptions (COPIED flags) that repairing the leaks resolves, as qemu-img check -r leaks does
      */
     public record Result(long clusterSize, long fileClusters, long corruptions, long leaks, List<String> messages,
                          long[] leaked, long[] expected, long allocatedClusters, long totalClusters,
-                         long fragmentedClusters, long compressedClusters, long imageEndOffset) {
+                         long fragmentedClusters, long compressedClusters, long imageEndOffset,
+                         long fixedByLeakRepair) {
+
+        /** Whether --repair may fix the leaks: every corruption is one that the leak repair resolves. */
+        public boolean repairable() {
+            return corruptions == fixedByLeakRepair;
+        }
 
         /** qemu-img check's allocation lines: allocated, fragmented and compressed shares, and the image end. */
         public String allocation() {
@@ -99,6 +106,7 @@ public final class Qcow2Check {
     private long compressed;
     /** Where the next guest cluster's data would be contiguous, 0 before the first of each L2 table (as qemu-img counts). */
     private long nextContiguous;
+    private long fixedByLeakRepair;
     /** Mapping entries whose COPIED flag must agree with the stored refcount: L1 entries, then L2 entries. */
     private final List<Long> l1Mapped = new ArrayList<>();
     private final List<Long> l2Mapped = new ArrayList<>();
@@ -129,7 +137,7 @@ public final class Qcow2Check {
      * an image with corruptions. Returns the check made afterwards.
      */
     public static Result repair(Path path, Result found) throws IOException {
-        if (found.corruptions() > 0) {
+        if (!found.repairable()) {
             throw new IllegalStateException("not repairing: " + found.corruptions()
                     + " corruptions were found, and sprout repairs leaks only on an otherwise consistent image");
         }
@@ -139,7 +147,7 @@ public final class Qcow2Check {
                 throw Qcow2Header.invalid(file.name() + ": has internal snapshots, which sprout does not check");
             }
             Result now = check(file, header);
-            if (now.corruptions() > 0) {
+            if (!now.repairable()) {
                 throw new IllegalStateException("not repairing: the image changed and now has corruptions");
             }
             for (int i = 0; i < now.leaked().length; i++) {
@@ -274,14 +282,20 @@ public final class Qcow2Check {
         return new Result(clusterSize, fileClusters, corruptions, leakedClusters.size(), List.copyOf(messages),
                 leakedClusters.stream().mapToLong(Long::longValue).toArray(),
                 leakedExpected.stream().mapToLong(Long::longValue).toArray(), allocated, guestClusters,
-                fragmented, compressed, (highest + 1) * clusterSize);
+                fragmented, compressed, (highest + 1) * clusterSize, fixedByLeakRepair);
     }
 
     /** qcow2.txt: bit 63 (COPIED) is set exactly when the refcount is one. */
     private void copiedFlags(RefcountReader stored, List<Long> entries, String what) throws IOException {
         for (long entry : entries) {
-            long count = stored.get((entry & Tables.OFFSET_MASK) >>> clusterBits);
-            if ((count == 1) != ((entry & Tables.COPIED) != 0)) {
+            long host = (entry & Tables.OFFSET_MASK) >>> clusterBits;
+            long count = stored.get(host);
+            boolean copied = (entry & Tables.COPIED) != 0;
+            if ((count == 1) != copied) {
+                long repaired = host < fileClusters ? Math.min(count, expected[(int) host]) : count;
+                if ((repaired == 1) == copied) {
+                    fixedByLeakRepair++;
+                }
                 corruption("ERROR OFLAG_COPIED " + what + ": entry=0x" + Long.toHexString(entry) + " refcount=" + count);
             }
         }
