@@ -50,6 +50,42 @@ class Qcow2CheckTest {
         assertThat(Files.readAllBytes(image)).isEqualTo(before);
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 8, 16, 64})
+    void leaksAreRepairedAtEveryRefcountWidth(int bits) throws IOException {
+        Path image = dir.resolve("leak.qcow2");
+        Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", "refcount_bits=" + bits, image.toString(), "16M").assertSuccess();
+        Qemu.run("qemu-io", "-f", "qcow2", "-c", "write -P 3 0 128k", image.toString()).assertSuccess();
+        Path copy = Files.copy(image, dir.resolve("copy.qcow2"));
+        long leaked;
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(image,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            leaked = channel.size() / 65536;
+            channel.write(ByteBuffer.allocate(65536), leaked * 65536);
+            ByteBuffer word = ByteBuffer.allocate(8);
+            channel.read(word, 48);
+            long table = word.getLong(0);
+            channel.read(word.clear(), table);
+            long block = word.getLong(0) & Tables.OFFSET_MASK;
+            long bit = leaked * bits;
+            ByteBuffer one = ByteBuffer.allocate(Math.max(1, bits / 8));
+            channel.read(one, block + bit / 8);
+            if (bits >= 8) {
+                one.put(one.capacity() - 1, (byte) 1);
+            } else {
+                one.put(0, (byte) (one.get(0) | 1 << (bit % 8)));
+            }
+            channel.write(one.clear(), block + bit / 8);
+        }
+        assertThat(Qemu.run("qemu-img", "check", image.toString()).exitCode()).isEqualTo(3);
+        Qcow2Check.Result found = Qcow2Check.check(image);
+        assertThat(found.exitCode()).isEqualTo(3);
+        assertThat(found.messages()).containsExactly("Leaked cluster " + leaked + " refcount=1 reference=0");
+        assertThat(Qcow2Check.repair(image, found).clean()).isTrue();
+        Qemu.assertClean(image);
+        Qemu.run("qemu-img", "compare", copy.toString(), image.toString()).assertSuccess();
+    }
+
     @Test
     void imagesSproutWroteAreClean() throws IOException {
         Path image = dir.resolve("sprout.qcow2");
