@@ -139,6 +139,19 @@ class CheckCommandTest {
     }
 
     @Test
+    void anL2TableOnTheRefcountTableIsOverlappingMetadata() throws IOException {
+        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long l1 = readLong(channel, 40);
+            long refcountTable = readLong(channel, 48);
+            channel.write(ByteBuffer.allocate(8).putLong(0, (1L << 63) | refcountTable), l1);
+        }
+        assertThat(qemu("qemu-img", "check", image.toString()).status()).isEqualTo(2);
+        Run run = run(image.toString());
+        assertThat(run.status()).as(run.toString()).isEqualTo(2);
+        assertThat(run.out()).contains("overlaps metadata");
+    }
+
+    @Test
     void notAQcow2ImageIsACheckNotCompleted() throws IOException {
         Path raw = Files.write(dir.resolve("raw.img"), new byte[4096]);
         Run run = run(raw.toString());
