@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -67,9 +65,11 @@ class BenchSmokeIT {
         }
         assertThat(process.exitValue()).as("bench/run --smoke exit status; output:%n%s", tail(output)).isZero();
 
-        Map<String, Object> doc = MiniJson.object(Files.readString(json));
+        Map<String, Object> doc = Json.object(Files.readString(json));
         assertThat(doc).containsKeys("date", "host", "nproc", "settings", "rows");
-        List<Map<String, Object>> rows = MiniJson.objects(doc.get("rows"));
+        assertThat(doc.get("rows")).isInstanceOf(List.class);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) doc.get("rows");
 
         for (var pair : PEERS.entrySet()) {
             for (String workload : PAIR_WORKLOADS) {
@@ -151,166 +151,5 @@ class BenchSmokeIT {
         }
         List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 80), lines.size()));
-    }
-
-    /** Just enough JSON for the harness's own output: objects, arrays, strings, numbers, literals. */
-    private static final class MiniJson {
-        private final String s;
-        private int at;
-
-        private MiniJson(String s) {
-            this.s = s;
-        }
-
-        @SuppressWarnings("unchecked")
-        static Map<String, Object> object(String text) {
-            MiniJson json = new MiniJson(text);
-            Object value = json.value();
-            json.space();
-            if (json.at != text.length()) {
-                throw json.error("trailing text");
-            }
-            assertThat(value).isInstanceOf(Map.class);
-            return (Map<String, Object>) value;
-        }
-
-        @SuppressWarnings("unchecked")
-        static List<Map<String, Object>> objects(Object value) {
-            assertThat(value).isInstanceOf(List.class);
-            return (List<Map<String, Object>>) value;
-        }
-
-        private Object value() {
-            space();
-            if (at >= s.length()) {
-                throw error("unexpected end");
-            }
-            char c = s.charAt(at);
-            return switch (c) {
-                case '{' -> obj();
-                case '[' -> arr();
-                case '"' -> str();
-                case 't' -> literal("true", Boolean.TRUE);
-                case 'f' -> literal("false", Boolean.FALSE);
-                case 'n' -> literal("null", null);
-                default -> num();
-            };
-        }
-
-        private Map<String, Object> obj() {
-            Map<String, Object> map = new LinkedHashMap<>();
-            at++;
-            space();
-            if (peek() == '}') {
-                at++;
-                return map;
-            }
-            while (true) {
-                space();
-                String key = str();
-                space();
-                expect(':');
-                map.put(key, value());
-                space();
-                if (peek() == ',') {
-                    at++;
-                } else {
-                    expect('}');
-                    return map;
-                }
-            }
-        }
-
-        private List<Object> arr() {
-            List<Object> list = new ArrayList<>();
-            at++;
-            space();
-            if (peek() == ']') {
-                at++;
-                return list;
-            }
-            while (true) {
-                list.add(value());
-                space();
-                if (peek() == ',') {
-                    at++;
-                } else {
-                    expect(']');
-                    return list;
-                }
-            }
-        }
-
-        private String str() {
-            expect('"');
-            StringBuilder out = new StringBuilder();
-            while (true) {
-                char c = s.charAt(at++);
-                if (c == '"') {
-                    return out.toString();
-                }
-                if (c != '\\') {
-                    out.append(c);
-                    continue;
-                }
-                char e = s.charAt(at++);
-                switch (e) {
-                    case 'n' -> out.append('\n');
-                    case 't' -> out.append('\t');
-                    case 'r' -> out.append('\r');
-                    case 'b' -> out.append('\b');
-                    case 'f' -> out.append('\f');
-                    case 'u' -> {
-                        out.append((char) Integer.parseInt(s.substring(at, at + 4), 16));
-                        at += 4;
-                    }
-                    default -> out.append(e);
-                }
-            }
-        }
-
-        private Object num() {
-            int start = at;
-            while (at < s.length() && "+-0123456789.eE".indexOf(s.charAt(at)) >= 0) {
-                at++;
-            }
-            String text = s.substring(start, at);
-            if (text.isEmpty()) {
-                throw error("unexpected character");
-            }
-            if (text.equals("NaN") || text.contains("Infinity")) {
-                throw error("not JSON: " + text);
-            }
-            return text.matches("-?\\d+") && text.length() < 19 ? (Object) Long.parseLong(text) : (Object) Double.parseDouble(text);
-        }
-
-        private Object literal(String word, Object value) {
-            if (!s.startsWith(word, at)) {
-                throw error("bad literal");
-            }
-            at += word.length();
-            return value;
-        }
-
-        private void expect(char c) {
-            if (peek() != c) {
-                throw error("expected '" + c + "'");
-            }
-            at++;
-        }
-
-        private char peek() {
-            return at < s.length() ? s.charAt(at) : '\0';
-        }
-
-        private void space() {
-            while (at < s.length() && Character.isWhitespace(s.charAt(at))) {
-                at++;
-            }
-        }
-
-        private IllegalArgumentException error(String why) {
-            return new IllegalArgumentException(why + " at offset " + at + " of the harness's JSON");
-        }
     }
 }
