@@ -145,7 +145,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Where the server listens, and the variables a captive command sees. */
-    private record Endpoint(SocketAddress address, Path privateDir) {
+    private record Endpoint(SocketAddress address) {
         Map<String, String> variables(String exportName) {
             Map<String, String> env = new LinkedHashMap<>();
             String name = URLEncoder.encode(exportName, StandardCharsets.UTF_8).replace("+", "%20");
@@ -172,15 +172,15 @@ final class ServeCommand implements Callable<Integer> {
             InetSocketAddress where = address == null
                     ? new InetSocketAddress(port)
                     : new InetSocketAddress(InetAddress.getByName(address), port);
-            return new Endpoint(server.listen(where), null);
+            return new Endpoint(server.listen(where));
         }
         if (unixSocket.equals("-")) {
             Path dir = Files.createTempDirectory("sprout");
             Path socket = dir.resolve("socket");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(socket, dir)));
-            return new Endpoint(server.listen(UnixDomainSocketAddress.of(socket)), dir);
+            return new Endpoint(server.listen(UnixDomainSocketAddress.of(socket)));
         }
-        return new Endpoint(server.listen(UnixDomainSocketAddress.of(unixSocket)), null);
+        return new Endpoint(server.listen(UnixDomainSocketAddress.of(unixSocket)));
     }
 
     private void writePidFile() throws IOException {

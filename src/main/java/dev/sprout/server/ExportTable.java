@@ -34,8 +34,4 @@ public final class ExportTable {
     public List<Export> all() {
         return List.copyOf(byName.values());
     }
-
-    public Export defaultExport() {
-        return defaultExport;
-    }
 }
