@@ -9,6 +9,7 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.ByteSize;
 import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.layer.ReadOnlyDevice;
+import dev.sprout.tool.ImageOpener;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -57,7 +58,7 @@ record BackendSpec(String name, List<String> args) {
                 if (args.size() == 1) {
                     yield openCapped(Path.of(name), args.getFirst(), readOnly);
                 }
-                yield Qcow2Image.isQcow2(Path.of(name)) ? Qcow2Image.open(Path.of(name), readOnly)
+                yield Qcow2Image.isQcow2(Path.of(name)) ? Qcow2Image.open(Path.of(name), readOnly, ImageOpener.BACKING_FILES)
                         : FileBlockDevice.open(Path.of(name), readOnly);
             }
         };
@@ -89,7 +90,7 @@ record BackendSpec(String name, List<String> args) {
         }
         Path path = Path.of(args.getFirst());
         if (size.isEmpty() && Qcow2Image.isQcow2(path)) {
-            return Qcow2Image.open(path, readOnly);
+            return Qcow2Image.open(path, readOnly, ImageOpener.BACKING_FILES);
         }
         return FileBlockDevice.open(path, readOnly, size);
     }
@@ -106,7 +107,8 @@ record BackendSpec(String name, List<String> args) {
         if (cap <= 0) {
             throw new IllegalArgumentException("max-size needs a size above 0");
         }
-        return readOnly ? Qcow2Image.open(path, true) : Qcow2Image.open(path, cap);
+        return readOnly ? Qcow2Image.open(path, true, ImageOpener.BACKING_FILES)
+                : Qcow2Image.open(path, cap, ImageOpener.BACKING_FILES);
     }
 
     private long positive(long size) {

@@ -2,6 +2,7 @@ package dev.sprout.cli;
 
 import dev.sprout.block.ByteSize;
 import dev.sprout.format.qcow2.Qcow2Image;
+import dev.sprout.tool.ImageOpener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -87,7 +88,7 @@ final class CreateCommand implements Callable<Integer> {
 
     private static long backingSize(Path path, String format) throws IOException {
         if (format.equals("qcow2")) {
-            try (Qcow2Image image = Qcow2Image.open(path, true)) {
+            try (Qcow2Image image = Qcow2Image.open(path, true, ImageOpener.BACKING_FILES)) {
                 return image.size();
             }
         }

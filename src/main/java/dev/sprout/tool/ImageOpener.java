@@ -4,6 +4,7 @@ import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.client.NbdBlockDevice;
 import dev.sprout.client.NbdUri;
+import dev.sprout.format.qcow2.BackingOpener;
 import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.layer.LayerCatalog;
 
@@ -19,12 +20,35 @@ import java.util.OptionalLong;
  */
 public final class ImageOpener {
 
+    /**
+     * Opens the backing files qcow2 images name: raw files by the file backend, read-only; qcow2
+     * images with this opener again, so chains of any depth and mix.
+     */
+    public static final BackingOpener BACKING_FILES = ImageOpener::openBacking;
+
     private ImageOpener() {
+    }
+
+    private static BlockDevice openBacking(Path path, String format) throws IOException {
+        return switch (format) {
+            case "raw" -> FileBlockDevice.open(path, true);
+            case "qcow2" -> Qcow2Image.open(path, true, BACKING_FILES);
+            default -> throw new IOException("backing format '" + format + "' of " + path + " is not supported (raw, qcow2)");
+        };
     }
 
     /** Whether {@code name} is an NBD URI rather than a path. */
     public static boolean isUri(String name) {
         return NbdUri.looksLike(name);
+    }
+
+    /** Whether {@code name} is a qcow2 image file (by its magic). */
+    public static boolean isQcow2(String name) {
+        if (isUri(name)) {
+            return false;
+        }
+        Path path = Path.of(name);
+        return Files.isRegularFile(path) && Qcow2Image.isQcow2(path);
     }
 
     /** Opens an existing image or export. */
@@ -34,7 +58,7 @@ public final class ImageOpener {
         }
         Path path = Path.of(name);
         if (Files.isRegularFile(path) && Qcow2Image.isQcow2(path)) {
-            return Qcow2Image.open(path, readOnly);
+            return Qcow2Image.open(path, readOnly, BACKING_FILES);
         }
         return FileBlockDevice.open(path, readOnly);
     }

@@ -7,21 +7,31 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** Opens the backing file an image names, read-only, as raw or qcow2, relative to the image's folder. */
+/**
+ * Finds the backing file an image names (relative to the image's folder), decides its format, and
+ * has the caller's {@link BackingOpener} open it read-only.
+ */
 final class BackingFile {
 
     /** The deepest chain opened; deeper ones are taken for a loop. */
     static final int MAX_DEPTH = 64;
 
+    /**
+     * How many backing files are above the image being opened: bound around the caller's opener,
+     * which opens qcow2 backing files through {@link Qcow2Image#open} again on the same thread.
+     */
+    private static final ScopedValue<Integer> DEPTH = ScopedValue.newInstance();
+
     private BackingFile() {
     }
 
     /** The backing device of the image at {@code image}, or null when it has none. */
-    static BlockDevice open(Path image, Qcow2Header header, int depth) throws IOException {
+    static BlockDevice open(Path image, Qcow2Header header, BackingOpener opener) throws IOException {
         if (header.backingFile().isEmpty()) {
             return null;
         }
         Path path = resolve(image, header.backingFile().get());
+        int depth = DEPTH.orElse(0);
         if (depth >= MAX_DEPTH) {
             throw Qcow2Header.invalid(image + ": backing chain deeper than " + MAX_DEPTH + " (a loop?) at " + path);
         }
@@ -29,12 +39,16 @@ final class BackingFile {
             throw new NoSuchFileException(path.toString(), null, "backing file of " + image + " not found");
         }
         String format = header.backingFormat().orElseGet(() -> detect(path));
-        return switch (format) {
-            case "raw" -> RawBackingFile.open(path);
-            case "qcow2" -> Qcow2Image.open(path, true, depth + 1);
-            default -> throw Qcow2Header.invalid(image + ": backing format '" + format + "' of " + path
+        if (!format.equals("raw") && !format.equals("qcow2")) {
+            throw Qcow2Header.invalid(image + ": backing format '" + format + "' of " + path
                     + " is not supported (raw and qcow2 are)");
-        };
+        }
+        BlockDevice device = ScopedValue.where(DEPTH, depth + 1).call(() -> opener.open(path, format));
+        if (device.capabilities().writable()) {
+            device.close();
+            throw new IllegalStateException("backing file " + path + " was opened writable; backing files are read-only");
+        }
+        return device;
     }
 
     /** A backing file name as qemu reads it: relative names start at the image's folder. */

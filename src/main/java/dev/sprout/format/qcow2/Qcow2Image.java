@@ -60,12 +60,17 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     /**
-     * Opens the image at {@code path}, and its backing chain read-only. Refuses, naming the
-     * feature, what it cannot read correctly, and for writing anything but a clean version 3 image
-     * with 16-bit refcounts and no internal snapshots.
+     * Opens the image at {@code path}; its backing files, if it names any, are opened read-only by
+     * {@code backings}. Refuses, naming the feature, what it cannot read correctly, and for writing
+     * anything but a clean version 3 image with 16-bit refcounts and no internal snapshots.
      */
+    public static Qcow2Image open(Path path, boolean readOnly, BackingOpener backings) throws IOException {
+        return openWith(path, readOnly, (image, header) -> BackingFile.open(image, header, backings));
+    }
+
+    /** Opens an image that names no backing file ({@link BackingOpener#NONE}). */
     public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, 0);
+        return open(path, readOnly, BackingOpener.NONE);
     }
 
     /**
@@ -73,16 +78,27 @@ public final class Qcow2Image implements BlockDevice {
      * would grow the file past it fails with ENOSPC before anything changes; clusters freed by
      * discards (once flushed) are written again within the cap.
      */
-    public static Qcow2Image open(Path path, long maxSize) throws IOException {
+    public static Qcow2Image open(Path path, long maxSize, BackingOpener backings) throws IOException {
         if (maxSize <= 0) {
             throw new IllegalArgumentException("max-size must be above 0");
         }
-        Qcow2Image image = open(path, false, 0);
+        Qcow2Image image = open(path, false, backings);
         image.maxSize = maxSize;
         return image;
     }
 
-    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+    /** {@link #open(Path, long, BackingOpener)} for an image that names no backing file. */
+    public static Qcow2Image open(Path path, long maxSize) throws IOException {
+        return open(path, maxSize, BackingOpener.NONE);
+    }
+
+    /** Finds an image's backing device once its header is read; null for none. */
+    @FunctionalInterface
+    interface BackingSource {
+        BlockDevice open(Path image, Qcow2Header header) throws IOException;
+    }
+
+    static Qcow2Image openWith(Path path, boolean readOnly, BackingSource backings) throws IOException {
         ImageFile file = ImageFile.open(path, !readOnly);
         BlockDevice backing = null;
         try {
@@ -96,7 +112,7 @@ public final class Qcow2Image implements BlockDevice {
             }
             Tables tables = new Tables(file, header);
             Refcounts refcounts = readOnly ? null : new Refcounts(file, header);
-            backing = BackingFile.open(path, header, depth);
+            backing = backings.open(path, header);
             return new Qcow2Image(path, file, header, tables, refcounts, backing);
         } catch (IOException | RuntimeException e) {
             try (file; BlockDevice b = backing) {

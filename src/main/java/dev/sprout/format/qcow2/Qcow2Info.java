@@ -18,7 +18,7 @@ import java.util.Optional;
  * @param fileBytes      the length of the image file
  * @param backingFile    the backing file name as stored
  * @param backingFormat  the backing format as stored, if it is
- * @param backingChain   the devices below, nearest first, e.g. {@code Qcow2(/a/mid.qcow2)}, {@code Raw(/a/base.img)}
+ * @param backingChain   the devices below, nearest first, e.g. {@code Qcow2(/a/mid.qcow2)}, {@code File(/a/base.img)}
  */
 public record Qcow2Info(Path file, int version, long virtualSize, int clusterSize, long allocatedBytes,
                         long fileBytes, Optional<String> backingFile, Optional<String> backingFormat,

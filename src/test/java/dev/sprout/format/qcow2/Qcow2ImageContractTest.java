@@ -2,6 +2,7 @@ package dev.sprout.format.qcow2;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockDeviceContract;
+import dev.sprout.tool.ImageOpener;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,7 +22,7 @@ class Qcow2ImageContractTest extends BlockDeviceContract {
     protected BlockDevice newDevice(long size) throws IOException {
         Path image = Files.createTempDirectory(dir, "c").resolve("disk.qcow2");
         Qcow2Image.create(image, size, Optional.empty(), 65536);
-        return Qcow2Image.open(image, false);
+        return Qcow2Image.open(image, false, ImageOpener.BACKING_FILES);
     }
 
     /** 512-byte clusters: many L2 tables, and a refcount table that must grow. */
@@ -32,7 +33,7 @@ class Qcow2ImageContractTest extends BlockDeviceContract {
         protected BlockDevice newDevice(long size) throws IOException {
             Path image = Files.createTempDirectory(dir, "s").resolve("disk.qcow2");
             Qcow2Image.create(image, size, Optional.empty(), 512);
-            return Qcow2Image.open(image, false);
+            return Qcow2Image.open(image, false, ImageOpener.BACKING_FILES);
         }
     }
 
@@ -46,7 +47,7 @@ class Qcow2ImageContractTest extends BlockDeviceContract {
             patternFile(folder.resolve("base.img"), size);
             Path image = folder.resolve("overlay.qcow2");
             Qcow2Image.create(image, size, Optional.of(new Qcow2Image.Backing("base.img", "raw")), 4096);
-            return Qcow2Image.open(image, false);
+            return Qcow2Image.open(image, false, ImageOpener.BACKING_FILES);
         }
 
         @Override
@@ -64,12 +65,12 @@ class Qcow2ImageContractTest extends BlockDeviceContract {
             Path folder = Files.createTempDirectory(dir, "q");
             patternFile(folder.resolve("base.img"), size / 2);
             Qcow2Image.create(folder.resolve("mid.qcow2"), size, Optional.of(new Qcow2Image.Backing("base.img", "raw")), 65536);
-            try (BlockDevice mid = Qcow2Image.open(folder.resolve("mid.qcow2"), false)) {
+            try (BlockDevice mid = Qcow2Image.open(folder.resolve("mid.qcow2"), false, ImageOpener.BACKING_FILES)) {
                 mid.write(size / 2 - 3, ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6}), false);
             }
             Path image = folder.resolve("top.qcow2");
             Qcow2Image.create(image, size, Optional.of(new Qcow2Image.Backing("mid.qcow2", "qcow2")), 65536);
-            return Qcow2Image.open(image, false);
+            return Qcow2Image.open(image, false, ImageOpener.BACKING_FILES);
         }
 
         @Override
@@ -86,7 +87,7 @@ class Qcow2ImageContractTest extends BlockDeviceContract {
         protected BlockDevice newDevice(long size) throws IOException {
             Path image = Files.createTempDirectory(dir, "r").resolve("disk.qcow2");
             Qcow2Image.create(image, size, Optional.empty(), 65536);
-            return Qcow2Image.open(image, true);
+            return Qcow2Image.open(image, true, ImageOpener.BACKING_FILES);
         }
 
         @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
+import dev.sprout.tool.ImageOpener;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -42,7 +43,7 @@ class QemuImagesTest {
         Qemu.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-o", "compat=0.10", truth.toString(), image.toString())
                 .assertSuccess();
         assertReadsLike(image, Files.readAllBytes(truth));
-        assertThatThrownBy(() -> Qcow2Image.open(image, false)).hasMessageContaining("version 2");
+        assertThatThrownBy(() -> Qcow2Image.open(image, false, ImageOpener.BACKING_FILES)).hasMessageContaining("version 2");
     }
 
     @ParameterizedTest
@@ -73,9 +74,9 @@ class QemuImagesTest {
         fill(expected, 5 << 20, 128 << 10, 0);
         fill(expected, 6 << 20, 64 << 10, 0);
         assertReadsLike(dir.resolve("top.qcow2"), expected);
-        try (Qcow2Image top = Qcow2Image.open(dir.resolve("top.qcow2"), true)) {
+        try (Qcow2Image top = Qcow2Image.open(dir.resolve("top.qcow2"), true, ImageOpener.BACKING_FILES)) {
             assertThat(top.info().backingChain()).containsExactly(
-                    "Qcow2(" + dir.resolve("mid.qcow2") + ")", "Raw(" + dir.resolve("base.img") + ")");
+                    "Qcow2(" + dir.resolve("mid.qcow2") + ")", "File(" + dir.resolve("base.img") + ")");
         }
     }
 
@@ -83,22 +84,22 @@ class QemuImagesTest {
     void refusesFeaturesItCannotReadNamingThem() throws IOException {
         Path image = dir.resolve("ext.qcow2");
         Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", "extended_l2=on", image.toString(), "1M").assertSuccess();
-        assertThatThrownBy(() -> Qcow2Image.open(image, true)).hasMessageContaining("extended L2");
+        assertThatThrownBy(() -> Qcow2Image.open(image, true, ImageOpener.BACKING_FILES)).hasMessageContaining("extended L2");
         Path data = dir.resolve("data.qcow2");
         Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", "data_file=" + dir.resolve("data.raw"), data.toString(), "1M")
                 .assertSuccess();
-        assertThatThrownBy(() -> Qcow2Image.open(data, true)).hasMessageContaining("external data file");
+        assertThatThrownBy(() -> Qcow2Image.open(data, true, ImageOpener.BACKING_FILES)).hasMessageContaining("external data file");
         Path luks = dir.resolve("luks.qcow2");
         Qemu.run("qemu-img", "create", "-f", "qcow2", luks.toString(), "1M").assertSuccess();
         try (var channel = java.nio.channels.FileChannel.open(luks, java.nio.file.StandardOpenOption.WRITE)) {
             channel.write(ByteBuffer.allocate(4).putInt(0, 2), 32); // crypt_method: LUKS
         }
-        assertThatThrownBy(() -> Qcow2Image.open(luks, true)).hasMessageContaining("encrypted (LUKS)");
+        assertThatThrownBy(() -> Qcow2Image.open(luks, true, ImageOpener.BACKING_FILES)).hasMessageContaining("encrypted (LUKS)");
     }
 
     /** Reads the image whole and in odd pieces, and checks that extents agree with the content. */
     static void assertReadsLike(Path image, byte[] expected) throws IOException {
-        try (BlockDevice device = Qcow2Image.open(image, true)) {
+        try (BlockDevice device = Qcow2Image.open(image, true, ImageOpener.BACKING_FILES)) {
             assertThat(device.size()).isEqualTo(expected.length);
             ByteBuffer all = ByteBuffer.allocate(expected.length);
             device.read(0, all);

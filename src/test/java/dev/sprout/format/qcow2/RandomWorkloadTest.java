@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ZeroFlags;
+import dev.sprout.tool.ImageOpener;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -50,7 +51,7 @@ class RandomWorkloadTest {
             raf.setLength(SIZE);
         }
         Qcow2Image.create(image, SIZE, backing, clusterSize);
-        try (BlockDevice device = Qcow2Image.open(image, false);
+        try (BlockDevice device = Qcow2Image.open(image, false, ImageOpener.BACKING_FILES);
              RandomAccessFile ref = new RandomAccessFile(reference.toFile(), "rw");
              ExecutorService threads = Executors.newFixedThreadPool(THREADS)) {
             List<Future<?>> done = new ArrayList<>();
