@@ -1,0 +1,77 @@
+package dev.sprout.format.qcow2;
+
+import dev.sprout.block.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The read path: each guest cluster under its shared lock, from its host cluster, decompressed,
+ * as zeroes, or from the backing file (zeroes past its end or without one).
+ */
+final class ClusterReads {
+
+    /** The host file. */
+    private final ImageFile file;
+    /** The header as opened. */
+    private final Qcow2Header header;
+    /** The mapping. */
+    private final ClusterMap map;
+    /** The image's per-guest-cluster locks. */
+    private final ClusterLocks locks;
+    /** What unallocated clusters read from, null without a backing file. */
+    private final BlockDevice backing;
+
+    ClusterReads(ImageFile file, Qcow2Header header, ClusterMap map, ClusterLocks locks, BlockDevice backing) {
+        this.file = file;
+        this.header = header;
+        this.map = map;
+        this.locks = locks;
+        this.backing = backing;
+    }
+
+    void read(long offset, ByteBuffer dst) throws IOException {
+        long at = offset;
+        int limit = dst.limit();
+        try {
+            while (dst.position() < limit) {
+                long cluster = at >>> header.clusterBits();
+                int within = (int) (at & (header.clusterSize() - 1));
+                int n = (int) Math.min(limit - dst.position(), header.clusterSize() - within);
+                dst.limit(dst.position() + n);
+                locks.shared(cluster, () -> readPart(cluster, within, dst));
+                at += n;
+            }
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** Reads bytes of one guest cluster into {@code dst}; the caller holds its lock. */
+    void readPart(long cluster, int within, ByteBuffer dst) throws IOException {
+        long entry = map.entry(cluster);
+        long guest = (cluster << header.clusterBits()) + within;
+        switch (ClusterEntry.kind(entry, header.version())) {
+            case DATA -> file.read((entry & Tables.OFFSET_MASK) + within, dst, "data");
+            case COMPRESSED -> dst.put(CompressedCluster.read(file, entry, header.clusterBits(), header.compressionType()),
+                    within, dst.remaining());
+            case ZERO -> fillZeroes(dst);
+            case UNALLOCATED -> readBacking(guest, dst);
+        }
+    }
+
+    private void readBacking(long guest, ByteBuffer dst) throws IOException {
+        if (backing != null && guest < backing.size()) {
+            int limit = dst.limit();
+            dst.limit((int) Math.min(limit, dst.position() + backing.size() - guest));
+            backing.read(guest, dst);
+            dst.limit(limit);
+        }
+        fillZeroes(dst);
+    }
+
+    private static void fillZeroes(ByteBuffer dst) {
+        while (dst.hasRemaining()) {
+            dst.put((byte) 0);
+        }
+    }
+}
