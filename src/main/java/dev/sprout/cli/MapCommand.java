@@ -1,9 +1,6 @@
 package dev.sprout.cli;
 
-import dev.sprout.block.BlockDevice;
-import dev.sprout.block.Extent;
-import dev.sprout.tool.ExtentMap;
-import dev.sprout.tool.ImageOpener;
+import dev.sprout.tool.ImageMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -15,15 +12,17 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code sprout map IMAGE|URI}: the extents of an image, data, zero or hole. */
+/** {@code sprout map IMAGE|URI}: the extents of an image, data, zero or hole, and the layer each comes from. */
 @Command(name = "map", mixinStandardHelpOptions = true,
-        description = "Show where an image holds data, allocated zeroes and holes.")
+        description = "Show where an image holds data, allocated zeroes and holes, and for a qcow2 backing chain"
+                + " which layer (depth 0 the image, 1 its backing file, ...) each range comes from.")
 final class MapCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "IMAGE|URI", description = "Raw or qcow2 image, or NBD URI.")
     String image;
 
-    @Option(names = "--json", description = "JSON like qemu-img map --output=json: start, length, data, zero, hole.")
+    @Option(names = "--json", description = "JSON like qemu-img map --output=json: start, length, depth, present, zero,"
+            + " data, plus hole and file.")
     boolean json;
 
     @Spec
@@ -31,12 +30,9 @@ final class MapCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<Extent> extents;
-        try (BlockDevice device = ImageOpener.open(image, true)) {
-            extents = ExtentMap.of(device);
-        }
+        List<ImageMap.Entry> entries = ImageMap.of(image);
         PrintWriter out = spec.commandLine().getOut();
-        out.print(json ? ExtentMap.json(extents) : ExtentMap.text(extents));
+        out.print(json ? ImageMap.json(entries) : ImageMap.text(entries));
         out.flush();
         return 0;
     }

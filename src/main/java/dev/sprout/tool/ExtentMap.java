@@ -5,9 +5,7 @@ import dev.sprout.block.Extent;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /** A device's whole allocation map, with neighbours of the same status merged. */
 public final class ExtentMap {
@@ -34,30 +32,6 @@ public final class ExtentMap {
     /** "data", "zero" (allocated zeroes) or "hole". */
     public static String kind(Extent e) {
         return !e.zero() ? "data" : e.hole() ? "hole" : "zero";
-    }
-
-    /** One line per extent: offset, length, kind. */
-    public static String text(List<Extent> extents) {
-        StringBuilder out = new StringBuilder(String.format("%20s %20s  %s%n", "OFFSET", "LENGTH", "TYPE"));
-        for (Extent e : extents) {
-            out.append(String.format("%20d %20d  %s%n", e.offset(), e.length(), kind(e)));
-        }
-        return out.toString();
-    }
-
-    /** The shape of {@code qemu-img map --output=json}: start, length, data, zero, plus hole. */
-    public static String json(List<Extent> extents) {
-        List<Object> rows = new ArrayList<>();
-        for (Extent e : extents) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("start", e.offset());
-            row.put("length", e.length());
-            row.put("data", !e.zero());
-            row.put("zero", e.zero());
-            row.put("hole", e.hole());
-            rows.add(row);
-        }
-        return JsonText.write(rows);
     }
 
     /** Bytes not in holes. */

@@ -67,12 +67,4 @@ class CopyTest {
             assertThat(ExtentMap.of(device)).anyMatch(Extent::zero);
         }
     }
-
-    @Test
-    void mapJsonHasQemuImgFields() throws Exception {
-        try (MemoryBlockDevice device = source()) {
-            String json = ExtentMap.json(ExtentMap.of(device));
-            assertThat(json).startsWith("[\n{\"start\": 0, ").contains("\"data\": true").contains("\"hole\": true");
-        }
-    }
 }
