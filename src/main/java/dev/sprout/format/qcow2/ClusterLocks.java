@@ -28,8 +28,8 @@ final class ClusterLocks {
     }
 
     /** I/O under a cluster's lock, with an answer. */
-    interface Query {
-        boolean get() throws IOException;
+    interface Query<T> {
+        T get() throws IOException;
     }
 
     void shared(long cluster, Action action) throws IOException {
@@ -39,7 +39,7 @@ final class ClusterLocks {
         });
     }
 
-    boolean sharedGet(long cluster, Query query) throws IOException {
+    <T> T sharedGet(long cluster, Query<T> query) throws IOException {
         Lock lock = stripes[(int) Math.floorMod(cluster, STRIPES)].readLock();
         lock.lock();
         try {

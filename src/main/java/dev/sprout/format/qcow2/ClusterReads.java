@@ -46,6 +46,14 @@ final class ClusterReads {
         }
     }
 
+    /**
+     * The L2 entry of {@code cluster}, looked up under the cluster's shared lock like every lookup
+     * whose answer is acted on, so it never interleaves with a mapping change of that cluster.
+     */
+    long entry(long cluster) throws IOException {
+        return locks.sharedGet(cluster, () -> map.entry(cluster));
+    }
+
     /** Reads bytes of one guest cluster into {@code dst}; the caller holds its lock. */
     void readPart(long cluster, int within, ByteBuffer dst) throws IOException {
         long entry = map.entry(cluster);

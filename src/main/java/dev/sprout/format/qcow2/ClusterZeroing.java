@@ -56,7 +56,7 @@ final class ClusterZeroing {
     }
 
     private void zeroPart(long cluster, long at, int n) throws IOException {
-        long entry = map.entry(cluster);
+        long entry = locks.sharedGet(cluster, () -> map.entry(cluster));
         ClusterEntry.Kind kind = ClusterEntry.kind(entry, header.version());
         if (kind == ClusterEntry.Kind.ZERO || (kind == ClusterEntry.Kind.UNALLOCATED && !backed)) {
             return;

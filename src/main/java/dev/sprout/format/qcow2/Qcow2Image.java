@@ -211,7 +211,7 @@ public final class Qcow2Image implements BlockDevice {
     @Override
     public List<Extent> extents(long offset, long length) throws IOException {
         ensureOpen();
-        return new ExtentScan(header, backing, map::entry).scan(offset, length);
+        return new ExtentScan(header, backing, reads::entry).scan(offset, length);
     }
 
     @Override
