@@ -79,6 +79,11 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
+    /** The file, as an absolute path. */
+    public Path path() {
+        return path;
+    }
+
     @Override
     public long size() {
         return size;

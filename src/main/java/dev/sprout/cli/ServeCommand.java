@@ -1,5 +1,6 @@
 package dev.sprout.cli;
 
+import dev.sprout.layer.LayerCatalog;
 import dev.sprout.server.Export;
 import dev.sprout.server.ExportTable;
 import dev.sprout.server.NbdServer;
@@ -27,12 +28,13 @@ import java.util.concurrent.TimeUnit;
 /** {@code sprout serve}: serves one backend over NBD. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve a disk over NBD.",
-        footer = {"", BackendSpec.USAGE, "",
+        footer = {"", BackendSpec.USAGE, "", LayerCatalog.USAGE, "",
                 "Sizes take bytes or K, M, G, T, P, E suffixes (powers of 1024).",
                 "Examples:",
                 "  sprout serve memory 7E",
                 "  sprout serve -U /tmp/disk.sock file disk.img",
-                "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'"})
+                "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'",
+                "  sprout serve --layer cow:overlay=overlay.qcow2 file base.img"})
 final class ServeCommand implements Callable<Integer> {
 
     @Parameters(arity = "0..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")

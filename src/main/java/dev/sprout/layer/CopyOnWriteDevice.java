@@ -51,9 +51,15 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
         this.capabilities = new Capabilities(true, false, false, true, true, true, lower.cache(), true, true, merged);
     }
 
-    /** {@code cow:block=SIZE,tmp=DIR}. */
+    /** {@code cow:block=SIZE,tmp=DIR}, or {@code cow:overlay=FILE.qcow2} for a persistent overlay. */
     static BlockDevice create(BlockDevice in, LayerParameters p) throws IOException {
-        p.accept("block", "tmp");
+        p.accept("block", "tmp", "overlay");
+        if (p.has("overlay")) {
+            if (p.has("block") || p.has("tmp")) {
+                throw new IllegalArgumentException("layer 'cow': overlay= keeps the overlay in a qcow2 image; block= and tmp= do not apply to it");
+            }
+            return PersistentOverlay.open(in, p.path("overlay").orElseThrow());
+        }
         long block = p.size("block").orElse((long) DEFAULT_BLOCK);
         if (Long.bitCount(block) != 1 || block < 512 || block > 1 << 20) {
             throw new IllegalArgumentException("layer 'cow': invalid block='" + p.string("block").orElseThrow()

@@ -20,6 +20,23 @@ public final class LayerCatalog {
         BlockDevice wrap(BlockDevice in, LayerParameters parameters) throws IOException;
     }
 
+    /** The layers and their parameters, for {@code serve --help}. */
+    public static final String USAGE = """
+            layers (--layer NAME[:KEY=VALUE,...], top-down):
+              cow[:block=SIZE,tmp=DIR]  a volatile copy-on-write overlay in memory (or an unlinked file in DIR)
+              cow:overlay=FILE.qcow2    a persistent overlay: a qcow2 image whose backing is the device below,
+                                        created when missing (a plain file below is recorded as its backing
+                                        file, so 'serve FILE.qcow2' alone shows the same disk); an existing
+                                        one must match the device below in size and backing file
+              crash:trigger=PATH[,max-pending=SIZE]   a volatile write cache that loses power while PATH exists
+              delay:read=|write=|...|all=DURATION     sleeps before passing requests down
+              error:rate=PERCENT,errno=E,ops=LIST,trigger=PATH,ranges=A-B,seed=N   fails requests
+              log[:file=PATH]           one line per request
+              offset:offset=N,length=M  a window of the device below
+              partition:number=N        one MBR or GPT partition
+              readonly                  refuses every change with EPERM
+              stats[:file=PATH,interval=SECONDS]   counts and latency percentiles per operation""";
+
     private static final Map<String, Factory> FACTORIES = new TreeMap<>(Map.ofEntries(
             // One entry per layer, alphabetical.
             Map.entry("cow", CopyOnWriteDevice::create),

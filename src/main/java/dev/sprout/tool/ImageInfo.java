@@ -65,6 +65,8 @@ public final class ImageInfo {
         facts.put("file_bytes", info.fileBytes());
         info.backingFile().ifPresent(b -> facts.put("backing_file", b));
         info.backingFormat().ifPresent(b -> facts.put("backing_format", b));
+        info.externalBacking().ifPresent(d -> facts.put("backing", "supplied externally: a cow layer's lower device ("
+                + d + " when created); serve with --layer cow:overlay=" + info.file() + " over it"));
         if (!info.backingChain().isEmpty()) {
             facts.put("backing_chain", info.backingChain());
         }

@@ -250,7 +250,7 @@ class CopyOnWriteDeviceTest extends BlockDeviceContract {
         assertThatIllegalArgumentException().isThrownBy(() -> cow(lower, "block=lots"))
                 .withMessage("layer 'cow': invalid block='lots'; expected a size such as 4096 or 64K");
         assertThatIllegalArgumentException().isThrownBy(() -> cow(lower, "size=1G"))
-                .withMessage("layer 'cow': unknown parameter 'size'; accepted: block, tmp");
+                .withMessage("layer 'cow': unknown parameter 'size'; accepted: block, overlay, tmp");
         assertThatIllegalArgumentException().isThrownBy(() -> cow(lower, "tmp=" + tmp.resolve("missing")))
                 .withMessageStartingWith("layer 'cow': cannot create the overlay file in tmp=" + tmp.resolve("missing"));
     }

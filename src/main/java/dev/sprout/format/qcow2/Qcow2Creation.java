@@ -23,6 +23,15 @@ final class Qcow2Creation {
 
     static void create(Path path, long virtualSize, Optional<Qcow2Image.Backing> backing, int clusterSize)
             throws IOException {
+        create(path, virtualSize, backing, Optional.empty(), clusterSize);
+    }
+
+    /**
+     * As above; {@code external} describes a backing device supplied from outside the image (a cow
+     * layer's lower device), recorded in sprout's header extension so {@code info} can say so.
+     */
+    static void create(Path path, long virtualSize, Optional<Qcow2Image.Backing> backing, Optional<String> external,
+                       int clusterSize) throws IOException {
         if (Integer.bitCount(clusterSize) != 1 || clusterSize < 512 || clusterSize > (2 << 20)) {
             throw new IllegalArgumentException("cluster size " + clusterSize + " is not a power of two from 512 B to 2 MiB");
         }
@@ -54,7 +63,8 @@ final class Qcow2Creation {
         long blocksOffset = tableOffset + tableClusters * clusterSize;
         long l1Offset = blocksOffset + blocks * clusterSize;
 
-        ByteBuffer head = header(clusterBits, virtualSize, (int) l1Size, l1Offset, tableOffset, (int) tableClusters, backing, path);
+        ByteBuffer head = header(clusterBits, virtualSize, (int) l1Size, l1Offset, tableOffset, (int) tableClusters, backing,
+                external, path);
         ByteBuffer table = ByteBuffer.allocate((int) (tableClusters * clusterSize));
         for (long b = 0; b < blocks; b++) {
             table.putLong((int) (b * 8), blocksOffset + b * clusterSize);
@@ -76,7 +86,8 @@ final class Qcow2Creation {
     }
 
     private static ByteBuffer header(int clusterBits, long size, int l1Size, long l1Offset, long tableOffset,
-                                     int tableClusters, Optional<Qcow2Image.Backing> backing, Path path) {
+                                     int tableClusters, Optional<Qcow2Image.Backing> backing, Optional<String> external,
+                                     Path path) {
         ByteBuffer head = ByteBuffer.allocate(1 << clusterBits);
         head.putInt(Qcow2Header.MAGIC).putInt(3).putLong(0).putInt(0).putInt(clusterBits).putLong(size)
                 .putInt(0).putInt(l1Size).putLong(l1Offset).putLong(tableOffset).putInt(tableClusters)
@@ -89,6 +100,11 @@ final class Qcow2Creation {
                 head.putInt(Qcow2Header.EXT_BACKING_FORMAT).putInt(format.length).put(format)
                         .put(new byte[(8 - format.length % 8) % 8]);
             }
+            if (external.isPresent()) {
+                byte[] text = external.get().getBytes(StandardCharsets.UTF_8);
+                head.putInt(Qcow2Header.EXT_EXTERNAL_BACKING).putInt(text.length).put(text)
+                        .put(new byte[(8 - text.length % 8) % 8]);
+            }
             head.putInt(Qcow2Header.EXT_END).putInt(0);
             if (backing.isPresent()) {
                 byte[] name = backing.get().name().getBytes(StandardCharsets.UTF_8);
@@ -98,7 +114,8 @@ final class Qcow2Creation {
                 head.putLong(8, head.position()).putInt(16, name.length).put(name);
             }
         } catch (java.nio.BufferOverflowException e) {
-            throw new IllegalArgumentException(path + ": backing file name does not fit in a " + (1 << clusterBits) + "-byte cluster");
+            throw new IllegalArgumentException(path + ": backing file name or description does not fit in a "
+                    + (1 << clusterBits) + "-byte cluster");
         }
         return head.clear();
     }
@@ -112,6 +129,6 @@ final class Qcow2Creation {
         file.force();
         return new Qcow2Header(h.version(), h.clusterBits(), h.size(), h.l1Size(), h.l1Offset(), h.refcountTableOffset(),
                 h.refcountTableClusters(), h.snapshots(), h.incompatible(), h.compatible(), 0, h.refcountOrder(),
-                h.headerLength(), h.compressionType(), h.backingFile(), h.backingFormat());
+                h.headerLength(), h.compressionType(), h.backingFile(), h.backingFormat(), h.externalBacking());
     }
 }

@@ -32,11 +32,23 @@ import java.util.Optional;
  * @param compressionType      0 for deflate, 1 for zstd
  * @param backingFile          the backing file name as stored
  * @param backingFormat        the backing format extension, if present
+ * @param externalBacking      sprout's extension: the device a cow layer supplied as backing when it
+ *                             created the image, for an overlay that names no backing file
  */
 record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1Offset, long refcountTableOffset,
                    int refcountTableClusters, int snapshots, long incompatible, long compatible, long autoclear,
                    int refcountOrder, int headerLength, int compressionType, Optional<String> backingFile,
-                   Optional<String> backingFormat) {
+                   Optional<String> backingFormat, Optional<String> externalBacking) {
+
+    /** A header without sprout's external-backing extension. */
+    Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1Offset, long refcountTableOffset,
+                int refcountTableClusters, int snapshots, long incompatible, long compatible, long autoclear,
+                int refcountOrder, int headerLength, int compressionType, Optional<String> backingFile,
+                Optional<String> backingFormat) {
+        this(version, clusterBits, size, l1Size, l1Offset, refcountTableOffset, refcountTableClusters, snapshots,
+                incompatible, compatible, autoclear, refcountOrder, headerLength, compressionType, backingFile,
+                backingFormat, Optional.empty());
+    }
 
     static final int MAGIC = 0x514649fb;
     static final long DIRTY = 1;
@@ -50,6 +62,11 @@ record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1O
     static final int EXT_FEATURE_NAMES = 0x6803f857;
     static final int EXT_ENCRYPTION = 0x0537be77;
     static final int EXT_DATA_FILE = 0x44415441;
+    /**
+     * sprout's own extension ("sprt"): the overlay's backing device is supplied from outside the
+     * image (by a cow layer). qcow2.txt: unknown header extensions "can be safely ignored".
+     */
+    static final int EXT_EXTERNAL_BACKING = 0x73707274;
     /** The v3 header sprout writes: the 104 mandatory bytes, compression_type and padding. */
     static final int V3_LENGTH = 112;
 
@@ -133,9 +150,11 @@ record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1O
         }
         Optional<String> backingFormat = Optional.ofNullable(extensions.get(EXT_BACKING_FORMAT))
                 .map(b -> new String(b, StandardCharsets.UTF_8));
+        Optional<String> externalBacking = Optional.ofNullable(extensions.get(EXT_EXTERNAL_BACKING))
+                .map(b -> new String(b, StandardCharsets.UTF_8));
         return new Qcow2Header(version, clusterBits, size, head.getInt(36), head.getLong(40), head.getLong(48),
                 head.getInt(56), head.getInt(60), incompatible, compatible, autoclear, refcountOrder, headerLength,
-                compressionType, backing, backingFormat);
+                compressionType, backing, backingFormat, externalBacking);
     }
 
     /** qcow2.txt: "An implementation must fail to open an image if an unknown bit is set." */

@@ -19,10 +19,12 @@ import java.util.Optional;
  * @param backingFile    the backing file name as stored
  * @param backingFormat  the backing format as stored, if it is
  * @param backingChain   the devices below, nearest first, e.g. {@code Qcow2(/a/mid.qcow2)}, {@code File(/a/base.img)}
+ * @param externalBacking the device a cow layer supplied as backing when it made the image, for
+ *                        an overlay that names no backing file (e.g. {@code Memory(1G)})
  */
 public record Qcow2Info(Path file, int version, long virtualSize, int clusterSize, long allocatedBytes,
                         long fileBytes, Optional<String> backingFile, Optional<String> backingFormat,
-                        List<String> backingChain) {
+                        List<String> backingChain, Optional<String> externalBacking) {
 
     static Qcow2Info of(Qcow2Image image, Qcow2Header header, Path path, BlockDevice backing) throws IOException {
         List<String> chain = new ArrayList<>();
@@ -31,6 +33,7 @@ public record Qcow2Info(Path file, int version, long virtualSize, int clusterSiz
         }
         long fileBytes = java.nio.file.Files.size(path);
         return new Qcow2Info(path.toAbsolutePath(), header.version(), header.size(), (int) header.clusterSize(),
-                image.mappedBytes(), fileBytes, header.backingFile(), header.backingFormat(), List.copyOf(chain));
+                image.mappedBytes(), fileBytes, header.backingFile(), header.backingFormat(), List.copyOf(chain),
+                header.externalBacking());
     }
 }
