@@ -23,6 +23,7 @@ public final class NativeException extends IOException {
     static final int EISDIR = 21;
     static final int EINVAL = 22;
     static final int EMFILE = 24;
+    static final int ENOTTY = 25;
     static final int EFBIG = 27;
     static final int ENOSPC = 28;
     static final int ESPIPE = 29;
@@ -84,6 +85,7 @@ public final class NativeException extends IOException {
             case EISDIR -> "EISDIR";
             case EINVAL -> "EINVAL";
             case EMFILE -> "EMFILE";
+            case ENOTTY -> "ENOTTY";
             case EFBIG -> "EFBIG";
             case ENOSPC -> "ENOSPC";
             case ESPIPE -> "ESPIPE";
@@ -97,7 +99,7 @@ public final class NativeException extends IOException {
     }
 
     /** strerror(3) text for the errnos these calls return; fixed English whatever the locale. */
-    private static String describe(int errno) {
+    static String describe(int errno) {
         return switch (errno) {
             case EPERM -> "Operation not permitted";
             case ENOENT -> "No such file or directory";
@@ -111,6 +113,7 @@ public final class NativeException extends IOException {
             case EISDIR -> "Is a directory";
             case EINVAL -> "Invalid argument";
             case EMFILE -> "Too many open files";
+            case ENOTTY -> "Inappropriate ioctl for device";
             case EFBIG -> "File too large";
             case ENOSPC -> "No space left on device";
             case ESPIPE -> "Illegal seek";

@@ -16,8 +16,9 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * A descriptor of its own on a regular file for the libc calls NIO lacks: fallocate(2), lseek(2)
- * with SEEK_DATA/SEEK_HOLE, and posix_fadvise(2). The only code in sprout that calls native code.
+ * A descriptor of its own on a regular file or block device for the libc calls NIO lacks:
+ * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), and the block device
+ * ioctl(2)s of {@link DeviceIoctls}. The only code in sprout that calls native code.
  *
  * <p>Where the JVM denies native access, the platform is not 64-bit Linux or the path is not on
  * the default file system, {@link #open} still succeeds but every call fails with a
@@ -173,6 +174,22 @@ public final class NativeFile implements Closeable {
         }
     }
 
+    /**
+     * ioctl(2) with a pointer argument {@code arg} (see {@link DeviceIoctls}); returns its result.
+     * {@code name} names the request in messages.
+     */
+    long ioctl(String name, long request, MemorySegment arg) throws NativeException {
+        String call = "ioctl(" + name + ")";
+        long result = syscall(call, (state, file) -> (int) LIBC.ioctl.invokeExact(state, file, request, arg));
+        if (result < 0) {
+            int errno = (int) -result;
+            // ioctl(2): ENOTTY "the request does not apply to the kind of object fd refers to".
+            throw new NativeException(call, path, errno, NativeException.describe(errno),
+                    errno == NativeException.ENOTTY || errno == NativeException.EOPNOTSUPP || errno == NativeException.ENOSYS);
+        }
+        return result;
+    }
+
     /** Closes the descriptor once every call in progress has returned. */
     @Override
     public void close() throws NativeException {
@@ -274,7 +291,7 @@ public final class NativeFile implements Closeable {
 
     /** The libc functions, each taking the errno capture segment first (except posix_fadvise). */
     private record LibC(MethodHandle open, MethodHandle close, MethodHandle fallocate,
-                        MethodHandle lseek, MethodHandle fadvise) {
+                        MethodHandle lseek, MethodHandle fadvise, MethodHandle ioctl) {
 
         static LibC link() {
             Linker linker = Linker.nativeLinker();
@@ -291,7 +308,10 @@ public final class NativeFile implements Closeable {
                     // off_t lseek(int fd, off_t offset, int whence)
                     bind(linker, "lseek", FunctionDescriptor.of(offT, cInt, offT, cInt), errno),
                     // int posix_fadvise(int fd, off_t offset, off_t len, int advice)
-                    bind(linker, "posix_fadvise", FunctionDescriptor.of(cInt, cInt, offT, offT, cInt)));
+                    bind(linker, "posix_fadvise", FunctionDescriptor.of(cInt, cInt, offT, offT, cInt)),
+                    // int ioctl(int fd, unsigned long request, ... /* void *arg */)
+                    bind(linker, "ioctl", FunctionDescriptor.of(cInt, cInt, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
+                            errno, Linker.Option.firstVariadicArg(2)));
         }
 
         @SuppressWarnings("restricted") // the one place sprout links native code

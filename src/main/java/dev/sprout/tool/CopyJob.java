@@ -14,7 +14,8 @@ import java.nio.file.StandardCopyOption;
 /**
  * {@code sprout copy SRC DST}: opens both ends and runs the copy. A file destination is written
  * under a temporary name beside it and renamed over DST only once everything is written and
- * flushed, so DST is never a half-written image; an NBD export or stdout is written in place.
+ * flushed, so DST is never a half-written image; an NBD export, a block device or stdout is
+ * written in place.
  *
  * @param source      image, URI or "-" for stdin
  * @param destination image path, URI or "-" for stdout
@@ -44,7 +45,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                     return StreamCopy.toStream(from, stdout, requests, bar);
                 }
             }
-            if (ImageOpener.isUri(destination)) {
+            if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
                 try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(from.size(), progress)) {
                     return Copy.run(from, to, new Copy.Options(requests, false), bar);
                 }
@@ -60,7 +61,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
     }
 
     private Copy.Summary fromStdin(InputStream stdin) throws IOException {
-        if (ImageOpener.isUri(destination)) {
+        if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
             try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(to.size(), progress)) {
                 return StreamCopy.fromStream(stdin, to, false, bar);
             }
@@ -83,7 +84,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
     private static Copy.Summary intoNewFile(Path target, FileWriter writer) throws IOException {
         if (Files.exists(target) && !Files.isRegularFile(target)) {
             throw new IllegalArgumentException("destination " + target
-                    + " exists and is not a regular file (block devices are not supported yet)");
+                    + " exists and is neither a regular file nor a block device");
         }
         Path absolute = target.toAbsolutePath();
         Path temporary = absolute.resolveSibling("." + absolute.getFileName() + ".sprout-" + ProcessHandle.current().pid());

@@ -1,6 +1,7 @@
 package dev.sprout.tool;
 
 import dev.sprout.backend.FileBlockDevice;
+import dev.sprout.backend.HostBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.client.NbdBlockDevice;
 import dev.sprout.client.NbdUri;
@@ -15,8 +16,7 @@ import java.util.OptionalLong;
 
 /**
  * The one place that decides how an image name becomes a device: an NBD URI, a qcow2 image
- * (detected by its magic, with its backing chain), or a raw file. Block devices are refused by
- * the file backend for now (it opens regular files only).
+ * (detected by its magic, with its backing chain), a host block device, or a raw file.
  */
 public final class ImageOpener {
 
@@ -51,6 +51,11 @@ public final class ImageOpener {
         return Files.isRegularFile(path) && Qcow2Image.isQcow2(path);
     }
 
+    /** Whether {@code name} is a host block device, written in place like an NBD export rather than replaced. */
+    public static boolean isBlockDevice(String name) {
+        return !isUri(name) && HostBlockDevice.isBlockDevice(Path.of(name));
+    }
+
     /** Opens an existing image or export. */
     public static BlockDevice open(String name, boolean readOnly) throws IOException {
         if (isUri(name)) {
@@ -59,6 +64,9 @@ public final class ImageOpener {
         Path path = Path.of(name);
         if (Files.isRegularFile(path) && Qcow2Image.isQcow2(path)) {
             return Qcow2Image.open(path, readOnly, BACKING_FILES);
+        }
+        if (HostBlockDevice.isBlockDevice(path)) {
+            return HostBlockDevice.open(path, readOnly);
         }
         return FileBlockDevice.open(path, readOnly);
     }
