@@ -60,7 +60,24 @@ public final class Qcow2Image implements BlockDevice {
      * anything but a clean version 3 image with 16-bit refcounts and no internal snapshots.
      */
     public static Qcow2Image open(Path path, boolean readOnly, BackingOpener backings) throws IOException {
-        return openWith(path, readOnly, (image, header) -> BackingFile.open(image, header, backings));
+        return openWith(path, readOnly, (image, header) -> {
+            if (!readOnly && header.externalBacking().isPresent()) {
+                throw new IllegalArgumentException(image + ": its backing device is supplied by a cow layer (made over "
+                        + header.externalBacking().get() + "); serve it with --layer cow:overlay=" + image
+                        + " over that device");
+            }
+            return BackingFile.open(image, header, backings);
+        });
+    }
+
+    /**
+     * Opens the image at {@code path} for writing as a cow layer's persistent overlay over
+     * {@code below}, creating it (as large as {@code below}) when it does not exist. {@code belowFile}
+     * is the file {@code below} reads, if it is one: a new image records it as its backing file, and
+     * an existing image must not name another. The image closes {@code below} when it closes.
+     */
+    public static Qcow2Image openOverlay(Path path, BlockDevice below, Optional<Backing> belowFile) throws IOException {
+        return OverlayOpening.open(path, below, belowFile);
     }
 
     /** Opens an image that names no backing file ({@link BackingOpener#NONE}). */
