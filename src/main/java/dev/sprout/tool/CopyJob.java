@@ -66,14 +66,8 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                 return StreamCopy.fromStream(stdin, to, false, bar);
             }
         }
-        if (format != OutputFormat.RAW) {
-            throw new IllegalArgumentException("from stdin, sprout copy writes raw images only (its size is not known up front)");
-        }
-        return intoNewFile(Path.of(destination), temporary -> {
-            try (Progress bar = new Progress(0, progress)) {
-                return StreamCopy.fromStreamToFile(stdin, temporary, bar);
-            }
-        });
+        return intoNewFile(Path.of(destination),
+                temporary -> StreamCopy.fromStreamToImage(stdin, temporary, format, new Copy.Options(requests, true), progress));
     }
 
     /** A step writing a complete image to the file it is given. */

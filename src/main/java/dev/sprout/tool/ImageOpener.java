@@ -85,12 +85,16 @@ public final class ImageOpener {
         }
     }
 
-    /** Creates a new, empty (all holes) image of {@code size} bytes at {@code path} and opens it. */
+    /**
+     * Creates a new, empty (all holes) image of {@code size} bytes at {@code path} (a qcow2 image:
+     * rounded up to whole 512-byte sectors) and opens it.
+     */
     public static BlockDevice create(Path path, OutputFormat format, long size) throws IOException {
         return switch (format) {
             case RAW -> FileBlockDevice.open(path, false, OptionalLong.of(size));
             case QCOW2 -> {
-                Qcow2Image.create(path, size, java.util.Optional.empty(), 64 * 1024);
+                // qemu reads a qcow2 virtual size in 512-byte sectors, so it is rounded up as qemu-img convert does.
+                Qcow2Image.create(path, size % 512 == 0 ? size : Math.addExact(size, 512 - size % 512), java.util.Optional.empty(), 64 * 1024);
                 yield Qcow2Image.open(path, false);
             }
         };

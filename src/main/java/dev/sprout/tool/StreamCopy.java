@@ -6,9 +6,11 @@ import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -19,9 +21,13 @@ import java.util.concurrent.Future;
 
 /**
  * Copies between a device and a raw byte stream (stdin, stdout), where order matters: reads run
- * ahead in parallel but bytes go out in sequence; from a stream, all-zero chunks become holes.
+ * ahead in parallel but bytes go out in sequence; from a stream, runs of all-zero 64 KiB blocks
+ * become holes, and the stream's length is the size of a new image.
  */
 public final class StreamCopy {
+
+    /** Granularity of zero detection in a stream. */
+    private static final int ZERO_BLOCK = 64 * 1024;
 
     private StreamCopy() {
     }
@@ -45,63 +51,161 @@ public final class StreamCopy {
                     continue;
                 }
                 ByteBuffer next = take(window.removeFirst());
-                out.write(next.array(), 0, next.limit());
+                write(out, next, progress.done(), size);
                 progress.advance(next.limit());
             }
         } finally {
             window.forEach(f -> f.cancel(true));
         }
-        out.flush();
+        write(out, ByteBuffer.allocate(0), size, size);
         return new Copy.Summary(size, size, 0, progress.seconds());
     }
 
-    /** Reads {@code in} to its end onto {@code destination}; all-zero chunks are zeroed (or skipped if fresh). */
+    /** Writes and flushes {@code bytes}; a failure (a reader that went away: broken pipe) says how far it got. */
+    private static void write(OutputStream out, ByteBuffer bytes, long done, long size) throws IOException {
+        try {
+            out.write(bytes.array(), 0, bytes.limit());
+            out.flush();
+        } catch (IOException e) {
+            throw new IOException("writing stdout failed after " + done + " of " + size + " bytes: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads {@code in} to its end onto {@code destination}, which must be large enough; runs of
+     * all-zero blocks are zeroed (or skipped if {@code fresh}). A shorter stream leaves the rest as it was.
+     */
     public static Copy.Summary fromStream(InputStream in, BlockDevice destination, boolean fresh, Progress progress)
             throws IOException {
+        Drained drained = drain(in, progress, new Sink() {
+            @Override
+            public void data(long offset, ByteBuffer bytes) throws IOException {
+                if (offset + bytes.remaining() > destination.size()) {
+                    throw new IOException("stdin is larger than " + destination + " (" + destination.size() + " bytes)");
+                }
+                destination.write(offset, bytes, false);
+            }
+
+            @Override
+            public void zeroes(long offset, int length) throws IOException {
+                if (offset + length > destination.size()) {
+                    throw new IOException("stdin is larger than " + destination + " (" + destination.size() + " bytes)");
+                }
+                if (!fresh) {
+                    destination.zero(offset, length, ZeroFlags.PUNCH);
+                }
+            }
+        });
+        destination.flush();
+        return drained.summary(progress);
+    }
+
+    /** Reads {@code in} to its end into a new sparse file as long as the stream: zero runs are left as holes. */
+    public static Copy.Summary fromStreamToFile(InputStream in, Path file, Progress progress) throws IOException {
+        Drained drained;
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"); FileChannel channel = raf.getChannel()) {
+            drained = drain(in, progress, new Sink() {
+                @Override
+                public void data(long offset, ByteBuffer bytes) throws IOException {
+                    long base = offset - bytes.position();
+                    while (bytes.hasRemaining()) {
+                        channel.write(bytes, base + bytes.position());
+                    }
+                }
+
+                @Override
+                public void zeroes(long offset, int length) {
+                    // a hole: the file is extended over it at the end
+                }
+            });
+            raf.setLength(drained.bytes());
+            channel.force(true);
+        }
+        return drained.summary(progress);
+    }
+
+    /**
+     * Reads {@code in} to its end into a new image of {@code format}. A qcow2 image needs its
+     * virtual size up front, which a stream tells only at its end: the stream is first spooled
+     * into a sparse raw file beside {@code file} (costing the space of its data), then copied in.
+     */
+    public static Copy.Summary fromStreamToImage(InputStream in, Path file, ImageOpener.OutputFormat format,
+                                                 Copy.Options options, PrintStream progress) throws IOException {
+        if (format == ImageOpener.OutputFormat.RAW) {
+            try (Progress bar = new Progress(0, progress)) {
+                return fromStreamToFile(in, file, bar);
+            }
+        }
+        Path spool = file.resolveSibling(file.getFileName() + ".stream");
+        try {
+            try (Progress bar = new Progress(0, progress)) {
+                fromStreamToFile(in, spool, bar);
+            }
+            try (BlockDevice from = ImageOpener.open(spool.toString(), true);
+                 BlockDevice to = ImageOpener.create(file, format, from.size());
+                 Progress bar = new Progress(from.size(), progress)) {
+                return Copy.run(from, to, options, bar);
+            }
+        } finally {
+            Files.deleteIfExists(spool);
+        }
+    }
+
+    /** Where the runs of a stream go, in order. */
+    private interface Sink {
+        void data(long offset, ByteBuffer bytes) throws IOException;
+
+        void zeroes(long offset, int length) throws IOException;
+    }
+
+    /** A stream read to its end: its length, and how much of it was data. */
+    private record Drained(long bytes, long data) {
+        Copy.Summary summary(Progress progress) {
+            return new Copy.Summary(bytes, data, bytes - data, progress.seconds());
+        }
+    }
+
+    /**
+     * Reads {@code in} to its end in chunks, handing each run of data or of all-zero
+     * {@link #ZERO_BLOCK}s to {@code sink}, in order.
+     */
+    private static Drained drain(InputStream in, Progress progress, Sink sink) throws IOException {
         byte[] chunk = new byte[Copy.CHUNK];
+        ByteBuffer buffer = ByteBuffer.wrap(chunk);
         long at = 0;
         long data = 0;
         int n;
-        while ((n = in.readNBytes(chunk, 0, chunk.length)) > 0) {
-            if (at + n > destination.size()) {
-                throw new IOException("the input is larger than " + destination + " (" + destination.size() + " bytes)");
-            }
-            ByteBuffer buffer = ByteBuffer.wrap(chunk, 0, n);
-            if (!ZeroDetector.isZero(buffer, 0, n)) {
-                destination.write(at, buffer, false);
-                data += n;
-            } else if (!fresh) {
-                destination.zero(at, n, ZeroFlags.PUNCH);
+        while ((n = read(in, chunk, at)) > 0) {
+            int runStart = 0;
+            boolean zero = ZeroDetector.isZero(buffer, 0, Math.min(n, ZERO_BLOCK));
+            for (int block = 0; block < n; ) {
+                int next = Math.min(n, block + ZERO_BLOCK);
+                boolean nextZero = next < n && ZeroDetector.isZero(buffer, next, Math.min(n, next + ZERO_BLOCK));
+                if (next == n || nextZero != zero) {
+                    if (zero) {
+                        sink.zeroes(at + runStart, next - runStart);
+                    } else {
+                        sink.data(at + runStart, buffer.duplicate().limit(next).position(runStart));
+                        data += next - runStart;
+                    }
+                    runStart = next;
+                    zero = nextZero;
+                }
+                block = next;
             }
             at += n;
             progress.advance(n);
         }
-        destination.flush();
-        return new Copy.Summary(at, data, at - data, progress.seconds());
+        return new Drained(at, data);
     }
 
-    /** Reads {@code in} to its end into a new sparse file: zero chunks are left as holes. */
-    public static Copy.Summary fromStreamToFile(InputStream in, Path file, Progress progress) throws IOException {
-        byte[] chunk = new byte[Copy.CHUNK];
-        long at = 0;
-        long data = 0;
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"); FileChannel channel = raf.getChannel()) {
-            int n;
-            while ((n = in.readNBytes(chunk, 0, chunk.length)) > 0) {
-                ByteBuffer buffer = ByteBuffer.wrap(chunk, 0, n);
-                if (!ZeroDetector.isZero(buffer, 0, n)) {
-                    while (buffer.hasRemaining()) {
-                        channel.write(buffer, at + buffer.position());
-                    }
-                    data += n;
-                }
-                at += n;
-                progress.advance(n);
-            }
-            raf.setLength(at);
-            channel.force(true);
+    /** Fills {@code chunk} from {@code in} as far as it goes; a read failure names stdin and how far it got. */
+    private static int read(InputStream in, byte[] chunk, long done) throws IOException {
+        try {
+            return in.readNBytes(chunk, 0, chunk.length);
+        } catch (IOException e) {
+            throw new IOException("reading stdin failed after " + done + " bytes: " + e.getMessage(), e);
         }
-        return new Copy.Summary(at, data, at - data, progress.seconds());
     }
 
     private static ByteBuffer take(Future<ByteBuffer> future) throws IOException {
