@@ -2,6 +2,7 @@ package dev.sprout.cli;
 
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
+import dev.sprout.tool.CopySettings;
 import dev.sprout.tool.ImageOpener.OutputFormat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,6 +45,10 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
     int requests = 16;
 
+    @Option(names = "--flush", description = "Flush the destination before finishing (fdatasync for a file, FLUSH"
+            + " for NBD): slower, but the copy is on disk when sprout exits.")
+    boolean flush;
+
     @Option(names = "--progress", description = "Show a progress bar even when stderr is not a terminal.")
     boolean progress;
 
@@ -63,7 +68,7 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, requests, bar ? stderr : null)
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         stdout.flush();
         // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.

@@ -1,5 +1,6 @@
 package dev.sprout.cli;
 
+import dev.sprout.os.NativeFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // Binding the libc calls through FFM costs a cold JVM 0.1-0.2 s; it runs on the other core
+        // while picocli, whose Java 5 classes the AOT cache cannot hold, builds its model here.
+        Thread.ofPlatform().daemon(true).name("bind-libc").start(NativeFile::available);
         System.exit(execute(args));
     }
 

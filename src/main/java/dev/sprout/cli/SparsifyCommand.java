@@ -3,6 +3,7 @@ package dev.sprout.cli;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
+import dev.sprout.tool.CopySettings;
 import dev.sprout.tool.ImageOpener;
 import dev.sprout.tool.Progress;
 import dev.sprout.tool.Sparsify;
@@ -44,7 +45,7 @@ final class SparsifyCommand implements Callable<Integer> {
                 out.println(Sparsify.inPlace(device, progress).line());
             }
         } else {
-            Copy.Summary summary = new CopyJob(image, output, ImageOpener.OutputFormat.RAW, null, 16, null).run(null, null);
+            Copy.Summary summary = new CopyJob(image, output, ImageOpener.OutputFormat.RAW, null, CopySettings.defaults(), null).run(null, null);
             out.println(summary.line());
         }
         out.flush();

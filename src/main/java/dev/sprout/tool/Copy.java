@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * Copies one device onto another of the same size, data only: the source's extents say where its
  * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
  * in chunks by up to {@code requests} virtual threads, and a chunk found to be all zeroes is
- * treated like a hole. Ends with a flush of the destination.
+ * treated like a hole. With {@code flush} it ends with a flush of the destination.
  */
 public final class Copy {
 
@@ -28,12 +28,20 @@ public final class Copy {
     /**
      * @param requests         chunks in flight at most
      * @param freshDestination the destination is new and reads as zeroes: holes need no writing
+     * @param flush            flush the destination at the end (for a file: fdatasync(2), which
+     *                         waits for every byte to reach the disk; qemu-img convert and nbdcopy
+     *                         without --flush do not)
      */
-    public record Options(int requests, boolean freshDestination) {
+    public record Options(int requests, boolean freshDestination, boolean flush) {
         public Options {
             if (requests < 1) {
                 throw new IllegalArgumentException("--requests must be at least 1");
             }
+        }
+
+        /** Without a final flush. */
+        public Options(int requests, boolean freshDestination) {
+            this(requests, freshDestination, false);
         }
     }
 
@@ -106,7 +114,9 @@ public final class Copy {
         if (failure.get() != null) {
             throw failure.get();
         }
-        destination.flush();
+        if (options.flush()) {
+            destination.flush();
+        }
         long size = source.size();
         return new Summary(size, dataBytes.get(), size - dataBytes.get(), progress.seconds());
     }

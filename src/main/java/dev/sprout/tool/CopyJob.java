@@ -13,18 +13,18 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * {@code sprout copy SRC DST}: opens both ends and runs the copy. A file destination is written
- * under a temporary name beside it and renamed over DST only once everything is written and
- * flushed, so DST is never a half-written image; an NBD export, a block device or stdout is
- * written in place.
+ * under a temporary name beside it and renamed over DST only once everything is written (and,
+ * with {@code --flush}, flushed), so DST is never a half-written image; an NBD export, a block
+ * device or stdout is written in place.
  *
  * @param source      image, URI or "-" for stdin
  * @param destination image path, URI or "-" for stdout
  * @param format      the format of a new file destination
  * @param partition   the partition of the source to extract, or null
- * @param requests    reads and writes in flight
+ * @param settings    requests in flight, final flush
  * @param progress    where to draw a progress bar, or null
  */
-public record CopyJob(String source, String destination, OutputFormat format, Integer partition, int requests,
+public record CopyJob(String source, String destination, OutputFormat format, Integer partition, CopySettings settings,
                       PrintStream progress) {
 
     public static final String STREAM = "-";
@@ -42,19 +42,19 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                     throw new IllegalArgumentException("stdout takes raw bytes only");
                 }
                 try (Progress bar = new Progress(from.size(), progress)) {
-                    return StreamCopy.toStream(from, stdout, requests, bar);
+                    return StreamCopy.toStream(from, stdout, settings.requests(), bar);
                 }
             }
             if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
                 try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(from.size(), progress)) {
-                    return Copy.run(from, to, new Copy.Options(requests, false), bar);
+                    return Copy.run(from, to, settings.options(false), bar);
                 }
             }
             Path target = Path.of(destination);
             return intoNewFile(target, temporary -> {
                 try (BlockDevice to = ImageOpener.create(temporary, format, from.size());
                      Progress bar = new Progress(from.size(), progress)) {
-                    return Copy.run(from, to, new Copy.Options(requests, true), bar);
+                    return Copy.run(from, to, settings.options(true), bar);
                 }
             });
         }
@@ -67,7 +67,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
             }
         }
         return intoNewFile(Path.of(destination),
-                temporary -> StreamCopy.fromStreamToImage(stdin, temporary, format, new Copy.Options(requests, true), progress));
+                temporary -> StreamCopy.fromStreamToImage(stdin, temporary, format, settings.options(true), progress));
     }
 
     /** A step writing a complete image to the file it is given. */

@@ -35,6 +35,8 @@ class BenchSmokeIT {
             "memory", List.of("nbdkit"),
             "file", List.of("nbdkit", "qemu-nbd"),
             "null", List.of("nbdkit"));
+    /** The copy pair: {@code sprout copy} against nbdcopy and qemu-img convert, as clients. */
+    private static final List<String> TOOL_COPIES = List.of("copy-file-to-file", "copy-nbd-to-file");
     private static final List<String> SCALE_FIGURES = List.of(
             "rss-per-GiB-written", "block-status-7E-1000-blocks", "startup-to-first-reply");
 
@@ -77,6 +79,11 @@ class BenchSmokeIT {
                     Map<String, Object> row = row(rows, pair.getKey(), workload, peer);
                     assertMeasured(row, isInstalled(peer));
                 }
+            }
+        }
+        for (String workload : TOOL_COPIES) {
+            for (String peer : List.of("nbdcopy", "qemu-img")) {
+                assertMeasured(row(rows, "copy", workload, peer), isInstalled(peer));
             }
         }
         for (String figure : SCALE_FIGURES) {

@@ -1,0 +1,26 @@
+package dev.sprout.tool;
+
+/**
+ * How {@code sprout copy} runs, apart from what it copies where.
+ *
+ * @param requests reads and writes in flight at most
+ * @param flush    flush the destination before reporting success (a file destination: before it
+ *                 is renamed); off by default, as in {@code qemu-img convert} and {@code nbdcopy}
+ */
+public record CopySettings(int requests, boolean flush) {
+
+    public CopySettings {
+        if (requests < 1) {
+            throw new IllegalArgumentException("--requests must be at least 1");
+        }
+    }
+
+    /** The defaults: 16 requests, no final flush. */
+    public static CopySettings defaults() {
+        return new CopySettings(16, false);
+    }
+
+    Copy.Options options(boolean freshDestination) {
+        return new Copy.Options(requests, freshDestination, flush);
+    }
+}
