@@ -130,6 +130,13 @@ final class SproutServer implements AutoCloseable {
         return took;
     }
 
+    /** Kills the server with SIGKILL, as a crash would, and waits until it is gone. */
+    void crash() throws InterruptedException {
+        stopped = true;
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
     /** {@link #stop()}, unless the test already did. */
     @Override
     public void close() {
