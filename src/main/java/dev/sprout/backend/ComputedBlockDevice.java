@@ -78,6 +78,12 @@ abstract sealed class ComputedBlockDevice implements BlockDevice
         closed = true;
     }
 
+    /** Computing bytes never waits. */
+    @Override
+    public final boolean nonBlocking() {
+        return true;
+    }
+
     @Override
     public final String toString() {
         return name + "(" + ByteSize.format(size) + ")";

@@ -173,6 +173,12 @@ public final class MemoryBlockDevice implements BlockDevice {
         pageCount.set(0);
     }
 
+    /** Copies between buffers and pages; page locks are held only for a copy. */
+    @Override
+    public boolean nonBlocking() {
+        return true;
+    }
+
     @Override
     public String toString() {
         return "Memory(" + ByteSize.format(size) + ")";

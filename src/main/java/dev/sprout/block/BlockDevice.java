@@ -53,6 +53,17 @@ public interface BlockDevice extends Closeable {
      */
     List<Extent> extents(long offset, long length) throws IOException;
 
+    /**
+     * Whether every operation finishes promptly on the calling thread: no waiting for disk or
+     * network I/O, for timers, or for locks held across such waits. The server then runs a
+     * connection's requests on the thread that reads them, which saves a thread hand-off per
+     * request. Devices that may wait answer false (the default), and their requests run
+     * concurrently.
+     */
+    default boolean nonBlocking() {
+        return false;
+    }
+
     /** Releases resources. Further calls fail. */
     @Override
     void close() throws IOException;

@@ -62,6 +62,12 @@ public abstract class ForwardingBlockDevice implements BlockDevice {
         return in.extents(offset, length);
     }
 
+    /** As non-blocking as the device below; a layer that waits says false. */
+    @Override
+    public boolean nonBlocking() {
+        return in.nonBlocking();
+    }
+
     @Override
     public void close() throws IOException {
         in.close();

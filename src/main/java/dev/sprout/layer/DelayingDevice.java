@@ -88,6 +88,12 @@ public final class DelayingDevice extends ForwardingBlockDevice {
         return in.extents(offset, length);
     }
 
+    /** Sleeps: requests must run concurrently so that delays overlap as they would on a slow disk. */
+    @Override
+    public boolean nonBlocking() {
+        return false;
+    }
+
     private void pause(Operation op) throws InterruptedIOException {
         Long nanos = delays.get(op);
         if (nanos == null || nanos == 0) {

@@ -64,6 +64,7 @@ final class Connection implements Runnable {
             LOG.log(Level.ERROR, who + ": closing after an unexpected failure", e);
         } finally {
             awaitInFlight();
+            flushQuietly(out);
             closeQuietly();
         }
     }
@@ -83,8 +84,15 @@ final class Connection implements Runnable {
 
     private void transmit(Session session, ConnectionInput in, ConnectionOutput out) throws IOException {
         RequestHandler handler = new RequestHandler(session, out, pool, who);
+        boolean inline = session.export().device().nonBlocking();
+        if (inline) {
+            out.holdReplies();
+        }
         ThreadFactory requestThreads = Thread.ofVirtual().name(who + " request").factory();
         while (true) {
+            if (inline && !in.hasBuffered(Request.HEADER_SIZE)) {
+                out.flush(); // the client may be waiting for these before it sends more
+            }
             ByteBuffer header = in.next(Request.HEADER_SIZE);
             if (header == null) {
                 LOG.log(Level.DEBUG, "{0}: end of input", who);
@@ -95,22 +103,61 @@ final class Connection implements Runnable {
                 LOG.log(Level.DEBUG, "{0}: disconnect requested", who);
                 return;
             }
-            ByteBuffer payload = readPayload(request, handler, in);
-            if (request instanceof Request.Write && payload == null) {
+            if (request instanceof Request.Write && handler.payloadTooLarge(request)) {
+                in.skip(request.length(), "oversized write payload");
                 handler.refuse(request, new RequestException(Errno.EINVAL,
                         "write of " + request.length() + " bytes exceeds the maximum"));
                 continue;
             }
             if (shuttingDown) {
-                releaseQuietly(payload);
+                if (request instanceof Request.Write) {
+                    in.skip(request.length(), "write payload");
+                }
                 handler.refuse(request, new DeviceException(Errno.ESHUTDOWN, "server is shutting down"));
                 continue;
             }
-            inFlight.acquireUninterruptibly();
-            requestThreads.newThread(() -> run(handler, request, payload)).start();
+            if (inline) {
+                runInline(handler, request, in, out);
+            } else {
+                ByteBuffer payload = readPayload(request, in);
+                inFlight.acquireUninterruptibly();
+                requestThreads.newThread(() -> runConcurrently(handler, request, payload)).start();
+            }
         }
     }
 
+    /**
+     * Runs a request on the reader thread (the device never waits). A WRITE payload that fits the
+     * input buffer is handed to the device where it lies, without a copy.
+     */
+    private void runInline(RequestHandler handler, Request request, ConnectionInput in, ConnectionOutput out)
+            throws IOException {
+        if (!(request instanceof Request.Write) || request.length() > ConnectionInput.BUFFER_SIZE) {
+            ByteBuffer payload = readPayload(request, in);
+            try {
+                run(handler, request, payload);
+            } finally {
+                releaseQuietly(payload);
+            }
+            return;
+        }
+        int length = (int) request.length();
+        if (!in.hasBuffered(length)) {
+            out.flush();
+        }
+        run(handler, request, in.require(length, "write payload"));
+    }
+
+    private void runConcurrently(RequestHandler handler, Request request, ByteBuffer payload) {
+        try {
+            run(handler, request, payload);
+        } finally {
+            releaseQuietly(payload);
+            inFlight.release();
+        }
+    }
+
+    /** Runs one request with its context bound; a reply that cannot be sent ends the connection. */
     private void run(RequestHandler handler, Request request, ByteBuffer payload) {
         try {
             ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie())).call(() -> {
@@ -120,18 +167,12 @@ final class Connection implements Runnable {
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "{0}: reply failed: {1}", who, e.toString());
             shutdownQuietly();
-        } finally {
-            inFlight.release();
         }
     }
 
-    /** A WRITE's payload in a pooled buffer; null when there is none or it was too large (skipped). */
-    private ByteBuffer readPayload(Request request, RequestHandler handler, ConnectionInput in) throws IOException {
+    /** A WRITE's payload in a pooled buffer; null for other requests. */
+    private ByteBuffer readPayload(Request request, ConnectionInput in) throws IOException {
         if (!(request instanceof Request.Write)) {
-            return null;
-        }
-        if (handler.payloadTooLarge(request)) {
-            in.skip(request.length(), "oversized write payload");
             return null;
         }
         ByteBuffer payload = pool.take((int) request.length());
@@ -142,6 +183,14 @@ final class Connection implements Runnable {
     private void releaseQuietly(ByteBuffer payload) {
         if (payload != null) {
             pool.give(payload);
+        }
+    }
+
+    private void flushQuietly(ConnectionOutput out) {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "{0}: last replies not sent: {1}", who, e.toString());
         }
     }
 

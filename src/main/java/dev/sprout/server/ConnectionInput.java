@@ -11,7 +11,8 @@ import java.nio.channels.ReadableByteChannel;
  */
 final class ConnectionInput {
 
-    private static final int BUFFER_SIZE = 64 * 1024;
+    /** Bytes buffered at most; also the largest request payload read in place. */
+    static final int BUFFER_SIZE = 64 * 1024;
 
     private final ReadableByteChannel channel;
     /** Read-mode view of bytes received but not yet consumed. */
@@ -36,6 +37,11 @@ final class ConnectionInput {
         ByteBuffer view = buffer.slice(buffer.position(), count);
         buffer.position(buffer.position() + count);
         return view;
+    }
+
+    /** Whether {@code count} bytes are buffered, so that {@link #next} would not wait for the client. */
+    boolean hasBuffered(int count) {
+        return buffer.remaining() >= count;
     }
 
     /** Like {@link #next} but an end of stream anywhere is an {@link EOFException}. */

@@ -11,16 +11,40 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The server-to-client byte stream of one connection. Each call writes one whole message, so
  * replies to concurrent requests never interleave inside a message.
+ *
+ * <p>A connection whose requests run one after another on its reader thread asks to
+ * {@linkplain #holdReplies hold replies}: small replies then collect in a buffer and go out in
+ * one system call when the reader has no more requests at hand ({@link #flush}), instead of one
+ * call (and one wake-up of the client) per reply.
  */
 final class ConnectionOutput {
+
+    /** Bytes of replies held back at most before they are sent anyway. */
+    static final int HELD_BYTES = 256 * 1024;
+    /** Replies larger than this are never copied into the held buffer but written directly. */
+    private static final int LARGEST_HELD_REPLY = 64 * 1024;
 
     private final GatheringByteChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
     /** Scratch space for simple replies, used only under {@link #lock}. */
     private final ByteBuffer simpleReply = ByteBuffer.allocateDirect(TransmissionReplies.SIMPLE_HEADER_SIZE);
+    /** Replies not yet sent, in write mode; null unless {@link #holdReplies} was called. */
+    private ByteBuffer held;
 
     ConnectionOutput(GatheringByteChannel channel) {
         this.channel = channel;
+    }
+
+    /** From now on small replies are held until {@link #flush} or until the held buffer is full. */
+    void holdReplies() {
+        lock.lock();
+        try {
+            if (held == null) {
+                held = ByteBuffer.allocateDirect(HELD_BYTES);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Sends a simple reply (no payload) without allocating. */
@@ -34,19 +58,55 @@ final class ConnectionOutput {
         }
     }
 
-    /** Writes every remaining byte of {@code buffers}, in order, as one message. */
+    /** Sends every remaining byte of {@code buffers}, in order, as one message, consuming them. */
     void send(ByteBuffer... buffers) throws IOException {
         lock.lock();
         try {
-            long left = 0;
+            long size = 0;
             for (ByteBuffer buffer : buffers) {
-                left += buffer.remaining();
+                size += buffer.remaining();
             }
-            while (left > 0) {
-                left -= channel.write(buffers);
+            if (held != null && size <= LARGEST_HELD_REPLY) {
+                if (size > held.remaining()) {
+                    sendHeld();
+                }
+                for (ByteBuffer buffer : buffers) {
+                    held.put(buffer);
+                }
+                return;
             }
+            sendHeld();
+            write(buffers, size);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Sends the replies held so far, if any. */
+    void flush() throws IOException {
+        lock.lock();
+        try {
+            sendHeld();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void sendHeld() throws IOException {
+        if (held == null || held.position() == 0) {
+            return;
+        }
+        held.flip();
+        try {
+            write(new ByteBuffer[] {held}, held.remaining());
+        } finally {
+            held.clear();
+        }
+    }
+
+    private void write(ByteBuffer[] buffers, long size) throws IOException {
+        for (long left = size; left > 0; ) {
+            left -= channel.write(buffers);
         }
     }
 }

@@ -18,12 +18,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Serves an {@link ExportTable} over NBD: accepts clients on TCP and Unix sockets, or serves one
- * client on standard input and output. Every client runs on its own virtual threads; one client's
- * failure never reaches another.
+ * client on standard input and output. Every client has its own reader thread (and virtual threads
+ * for its requests when its device may block); one client's failure never reaches another.
  */
 public final class NbdServer implements Closeable {
 
@@ -31,6 +32,14 @@ public final class NbdServer implements Closeable {
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
+
+    /**
+     * Connection readers are platform threads: a reader blocked on its socket is woken by the
+     * kernel directly, where a virtual thread needs the JDK's poller thread and a carrier to be
+     * woken too. When requests run on the reader (non-blocking devices) that is most of the cost
+     * of a small request; NBD clients open a handful of connections, not thousands.
+     */
+    private static final ThreadFactory CONNECTION_THREADS = Thread.ofPlatform().daemon(true).name("connection ", 1).factory();
 
     private final ExportTable exports;
     private final BufferPool pool = new BufferPool();
@@ -80,7 +89,7 @@ public final class NbdServer implements Closeable {
                 if (client.getLocalAddress() instanceof InetSocketAddress) {
                     client.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 }
-                Thread thread = Thread.ofVirtual().unstarted(connect(new Link.Socket(client)));
+                Thread thread = CONNECTION_THREADS.newThread(connect(new Link.Socket(client)));
                 connectionThreads.add(thread);
                 thread.start();
             } catch (ClosedChannelException e) {

@@ -40,8 +40,8 @@ final class RequestHandler {
     }
 
     /**
-     * Runs {@code request} and sends its reply. {@code payload} holds a WRITE's data (null when
-     * it was skipped) and is given back to the pool here.
+     * Runs {@code request} and sends its reply. {@code payload} holds a WRITE's data; it stays the
+     * caller's, and is consumed only during this call.
      *
      * @throws IOException only when the reply cannot be sent: the connection is broken
      */
@@ -69,10 +69,6 @@ final class RequestHandler {
         } catch (Exception failure) {
             fail(request, failure);
             return;
-        } finally {
-            if (payload != null) {
-                pool.give(payload);
-            }
         }
         sendSimple(request, null);
     }

@@ -319,6 +319,46 @@ class ConnectionTest {
     }
 
     @Test
+    void aBlockingDevicesWaitingReadDoesNotHoldUpLaterRequestsOnTheSameConnection() throws Exception {
+        GatedDevice gated = new GatedDevice(MemoryBlockDevice.create(1 << 20));
+        try (RunningServer slow = RunningServer.start(dir.resolve("slow"), gated);
+             RawNbdClient client = slow.negotiated(false, false)) {
+            client.request(READ, 0, 1, 0, BLOCK);
+            assertThat(gated.entered.await(10, TimeUnit.SECONDS)).as("the read reached the device").isTrue();
+            client.send(writeRequest(2, BLOCK, pattern(BLOCK, 9)));
+            client.request(FLUSH, 0, 3, 0, 0);
+            assertThat(client.readSimpleReply()).as("the write, answered while the read waits").isEqualTo(new SimpleReply(0, 2));
+            assertThat(client.readSimpleReply()).isEqualTo(new SimpleReply(0, 3));
+            gated.release.countDown();
+            assertThat(client.readData(1, BLOCK)).containsOnly(0);
+        }
+    }
+
+    @Test
+    void aPipelineWhoseRepliesOutgrowTheHeldBufferIsAnsweredCompletely() throws IOException {
+        int reads = 3 * ConnectionOutput.HELD_BYTES / BLOCK;
+        byte[] source = pattern(reads * BLOCK, 5);
+        try (RawNbdClient client = server.negotiated(false, false)) {
+            client.send(writeRequest(0, 0, source));
+            assertThat(client.readSimpleReply()).isEqualTo(new SimpleReply(0, 0));
+            WireBytes pipeline = new WireBytes();
+            for (int i = 0; i < reads; i++) {
+                pipeline.raw(RawNbdClient.header(READ, 0, 1000 + i, (long) i * BLOCK, BLOCK));
+            }
+            client.send(pipeline.bytes());
+            Set<Long> answered = new HashSet<>();
+            for (int i = 0; i < reads; i++) {
+                SimpleReply reply = client.readSimpleReply();
+                assertThat(reply.error()).isZero();
+                int block = (int) (reply.cookie() - 1000);
+                assertThat(client.read(BLOCK)).isEqualTo(Arrays.copyOfRange(source, block * BLOCK, (block + 1) * BLOCK));
+                answered.add(reply.cookie());
+            }
+            assertThat(answered).hasSize(reads);
+        }
+    }
+
+    @Test
     void closeLetsARequestInFlightFinishThenClosesEveryConnection() throws Exception {
         GatedDevice gated = new GatedDevice(MemoryBlockDevice.create(1 << 20));
         try (RunningServer closing = RunningServer.start(dir.resolve("closing"), gated);
@@ -351,6 +391,11 @@ class ConnectionTest {
 
         GatedDevice(BlockDevice in) {
             super(in);
+        }
+
+        @Override
+        public boolean nonBlocking() {
+            return false; // it waits at the gate
         }
 
         @Override
