@@ -51,7 +51,7 @@ public final class Qcow2Image implements BlockDevice {
         ClusterLocks locks = new ClusterLocks();
         this.reads = new ClusterReads(file, header, map, locks, backing);
         this.writes = new ClusterWrites(file, header, map, locks, reads);
-        this.zeroing = new ClusterZeroing(header, map, locks, writes, backing != null);
+        this.zeroing = new ClusterZeroing(file, header, map, locks, writes, backing != null);
     }
 
     /**
@@ -200,7 +200,7 @@ public final class Qcow2Image implements BlockDevice {
     @Override
     public void trim(long offset, long length, boolean fua) throws IOException {
         ensureWritable("trim");
-        zeroing.zero(offset, length);
+        zeroing.zero(offset, length, false);
         if (fua) {
             flush();
         }
@@ -214,7 +214,7 @@ public final class Qcow2Image implements BlockDevice {
         if (flags.fast() && ((offset & mask) != 0 || ((end & mask) != 0 && end != size()))) {
             throw RequestException.notFast(this);
         }
-        zeroing.zero(offset, length);
+        zeroing.zero(offset, length, flags.noHole());
         if (flags.fua()) {
             flush();
         }
