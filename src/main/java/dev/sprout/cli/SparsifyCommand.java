@@ -1,10 +1,8 @@
 package dev.sprout.cli;
 
-import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
-import dev.sprout.tool.ImageOpener;
 import dev.sprout.tool.Progress;
 import dev.sprout.tool.Sparsify;
 import picocli.CommandLine.Command;
@@ -17,9 +15,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
-/** {@code sprout sparsify IMAGE [OUTPUT] [--in-place]}: zero-filled blocks become holes. */
+/** {@code sprout sparsify IMAGE [OUTPUT] [--in-place]}: zero-filled blocks become holes or zero clusters. */
 @Command(name = "sparsify", mixinStandardHelpOptions = true,
-        description = "Turn zero-filled blocks into holes: in place, or into a new image OUTPUT (a sparse copy).")
+        description = {"Turn zero-filled blocks into holes (raw files, devices) or zero clusters (qcow2): in place,"
+                + " or into a new image OUTPUT (a sparse copy, qcow2 for a qcow2 image, its backing chain flattened).",
+                "Reports the bytes found zero and, for files, the space won."})
 final class SparsifyCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "IMAGE")
@@ -41,12 +41,13 @@ final class SparsifyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give either --in-place or an OUTPUT image");
         }
         if (inPlace) {
-            try (BlockDevice device = ImageOpener.open(image, false); Progress progress = new Progress(device.size(), null)) {
-                out.println(Sparsify.inPlace(device, progress).line());
+            try (Progress progress = new Progress(0, null)) {
+                out.println(Sparsify.inPlace(image, progress).line());
             }
         } else {
-            Copy.Summary summary = new CopyJob(image, output, ImageOpener.OutputFormat.RAW, null, CopySettings.defaults(), null).run(null, null);
-            out.println(summary.line());
+            Copy.Summary copy = new CopyJob(image, output, Sparsify.formatOf(image), null, CopySettings.defaults(), null)
+                    .run(null, null);
+            out.println(Sparsify.copied(image, output, copy).line());
         }
         out.flush();
         return 0;
