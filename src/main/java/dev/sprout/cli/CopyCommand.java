@@ -1,5 +1,6 @@
 package dev.sprout.cli;
 
+import dev.sprout.format.qcow2.Qcow2Compression;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
@@ -36,7 +37,8 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "-O", paramLabel = "FORMAT", description = "Format of a new file destination: raw (default) or qcow2.")
     String format = "raw";
 
-    @Option(names = "--compress", paramLabel = "ALGORITHM", description = "zstd or deflate (qcow2 output; not yet supported).")
+    @Option(names = "--compress", paramLabel = "ALGORITHM", description = "Compress every data cluster: zstd or deflate (with -O qcow2, into a new file;"
+            + " the same input always gives the same bytes).")
     String compress;
 
     @Option(names = "--partition", paramLabel = "N", description = "Copy only partition N of the source (MBR or GPT).")
@@ -62,13 +64,11 @@ final class CopyCommand implements Callable<Integer> {
             case "qcow2" -> OutputFormat.QCOW2;
             default -> throw new IllegalArgumentException("unknown output format '" + format + "': raw or qcow2");
         };
-        if (compress != null) {
-            throw new IllegalArgumentException("--compress is not yet supported (qcow2 output is written uncompressed)");
-        }
+        Qcow2Compression compression = compress == null ? null : Qcow2Compression.parse(compress);
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush), bar ? stderr : null)
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         stdout.flush();
         // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.

@@ -21,7 +21,7 @@ import java.nio.file.StandardCopyOption;
  * @param destination image path, URI or "-" for stdout
  * @param format      the format of a new file destination
  * @param partition   the partition of the source to extract, or null
- * @param settings    requests in flight, final flush
+ * @param settings    requests in flight, final flush, compression
  * @param progress    where to draw a progress bar, or null
  */
 public record CopyJob(String source, String destination, OutputFormat format, Integer partition, CopySettings settings,
@@ -30,6 +30,9 @@ public record CopyJob(String source, String destination, OutputFormat format, In
     public static final String STREAM = "-";
 
     public Copy.Summary run(InputStream stdin, OutputStream stdout) throws IOException {
+        if (settings.compression() != null) {
+            CompressedCopy.check(source, destination, format);
+        }
         if (STREAM.equals(source)) {
             if (partition != null) {
                 throw new IllegalArgumentException("--partition needs a source image, not stdin");
@@ -51,6 +54,9 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                 }
             }
             Path target = Path.of(destination);
+            if (settings.compression() != null) {
+                return intoNewFile(target, temporary -> CompressedCopy.write(from, temporary, settings, progress));
+            }
             return intoNewFile(target, temporary -> {
                 try (BlockDevice to = ImageOpener.create(temporary, format, from.size());
                      Progress bar = new Progress(from.size(), progress)) {

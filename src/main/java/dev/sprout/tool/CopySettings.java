@@ -1,13 +1,16 @@
 package dev.sprout.tool;
 
+import dev.sprout.format.qcow2.Qcow2Compression;
+
 /**
  * How {@code sprout copy} runs, apart from what it copies where.
  *
  * @param requests reads and writes in flight at most
  * @param flush    flush the destination before reporting success (a file destination: before it
  *                 is renamed); off by default, as in {@code qemu-img convert} and {@code nbdcopy}
+ * @param compression compress every data cluster of a new qcow2 file this way, or null for none
  */
-public record CopySettings(int requests, boolean flush) {
+public record CopySettings(int requests, boolean flush, Qcow2Compression compression) {
 
     public CopySettings {
         if (requests < 1) {
@@ -17,7 +20,12 @@ public record CopySettings(int requests, boolean flush) {
 
     /** The defaults: 16 requests, no final flush. */
     public static CopySettings defaults() {
-        return new CopySettings(16, false);
+        return new CopySettings(16, false, null);
+    }
+
+    /** Uncompressed. */
+    public CopySettings(int requests, boolean flush) {
+        this(requests, flush, null);
     }
 
     Copy.Options options(boolean freshDestination) {
