@@ -78,11 +78,10 @@ record Qcow2Header(int version, int clusterBits, long size, int l1Size, long l1O
         return 1 << refcountOrder;
     }
 
-    /** Why sprout must not write this image, or null when it may. */
+    /** Why sprout must not write this image, or null when it may (a dirty one after {@link RefcountRebuild}). */
     String writeRefusal() {
         return version != 3 ? "is version 2 (qemu-img amend -o compat=1.1 upgrades it)"
                 : refcountBits() != 16 ? "has " + refcountBits() + "-bit refcounts (only 16 are written)"
-                : (incompatible & DIRTY) != 0 ? "is dirty (qemu-img check -r all repairs it)"
                 : (incompatible & CORRUPT) != 0 ? "is marked corrupt"
                 : snapshots != 0 ? "has internal snapshots"
                 : null;

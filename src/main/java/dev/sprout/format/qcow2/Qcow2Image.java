@@ -120,6 +120,9 @@ public final class Qcow2Image implements BlockDevice {
                 if (refusal != null) {
                     throw new RequestException(Errno.EPERM, file.name() + " " + refusal + "; sprout opens it read-only only");
                 }
+                if ((header.incompatible() & Qcow2Header.DIRTY) != 0) {
+                    header = RefcountRebuild.run(file, header);
+                }
                 header = Qcow2Creation.clearAutoclear(file, header);
             }
             Tables tables = new Tables(file, header);
