@@ -9,6 +9,7 @@ import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
+import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.IOException;
@@ -47,6 +48,8 @@ public final class FileBlockDevice implements BlockDevice {
     private final boolean readOnly;
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
+    /** QEMU-compatible writer's lock, null when read-only. */
+    private ImageLock lock;
 
     FileBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
         this.path = path.toAbsolutePath();
@@ -70,11 +73,21 @@ public final class FileBlockDevice implements BlockDevice {
      */
     public static FileBlockDevice open(Path path, boolean readOnly, OptionalLong size) throws IOException {
         FileOpening.prepare(path, readOnly, size);
-        FileChannel channel = FileOpening.channel(path, readOnly);
+        ImageLock lock = readOnly ? null : ImageLock.forWriter(path);
         try {
-            return new FileBlockDevice(path, channel, NativeFile.open(path, !readOnly), readOnly);
+            FileChannel channel = FileOpening.channel(path, readOnly);
+            try {
+                FileBlockDevice device = new FileBlockDevice(path, channel, NativeFile.open(path, !readOnly), readOnly);
+                device.lock = lock;
+                return device;
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
-            channel.close();
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -213,8 +226,9 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public void close() throws IOException {
         closed = true;
-        try (channel; nativeFile) {
-            // closes both, the native descriptor once its calls in progress have returned
+        ImageLock held = lock;
+        try (held; channel; nativeFile) {
+            // closes all, the native descriptor once its calls in progress have returned, the lock last
         }
     }
 

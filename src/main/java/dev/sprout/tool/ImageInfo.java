@@ -1,5 +1,6 @@
 package dev.sprout.tool;
 
+import dev.sprout.backend.HostBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.client.ExportInfo;
 import dev.sprout.client.NbdBlockDevice;
@@ -25,6 +26,13 @@ public final class ImageInfo {
         switch (device) {
             case NbdBlockDevice nbd -> nbd(facts, nbd);
             case Qcow2Image qcow2 -> qcow2(facts, qcow2.info());
+            case HostBlockDevice host -> {
+                facts.put("format", "raw");
+                facts.put("virtual_size", host.size());
+                facts.put("block_device", true);
+                facts.put("logical_block_size", host.logicalBlockSize());
+                facts.put("discard_zeroes", host.discardZeroes());
+            }
             default -> {
                 facts.put("format", "raw");
                 facts.put("virtual_size", device.size());
@@ -61,6 +69,11 @@ public final class ImageInfo {
         facts.put("version", info.version());
         facts.put("virtual_size", info.virtualSize());
         facts.put("cluster_size", info.clusterSize());
+        facts.put("compression_type", info.compressionType());
+        facts.put("refcount_bits", info.refcountBits());
+        facts.put("lazy_refcounts", info.lazyRefcounts());
+        facts.put("dirty", info.dirty());
+        facts.put("corrupt", info.corrupt());
         facts.put("allocated_bytes", info.allocatedBytes());
         facts.put("file_bytes", info.fileBytes());
         info.backingFile().ifPresent(b -> facts.put("backing_file", b));

@@ -118,7 +118,9 @@ class LoopDeviceIT {
         try (Loop loop = Loop.attach(backing, 4096)) {
             long size = Long.parseLong(Cmd.run("blockdev", "--getsize64", loop.device()).assertSuccess().stdout().strip());
             Map<String, Object> info = Json.object(sprout("info", "--json", loop.device()).assertSuccess().stdout());
-            assertThat(info).containsEntry("virtual_size", size).containsEntry("format", "raw");
+            long logicalBlock = Long.parseLong(Cmd.run("blockdev", "--getss", loop.device()).assertSuccess().stdout().strip());
+            assertThat(info).containsEntry("virtual_size", size).containsEntry("format", "raw")
+                    .containsEntry("block_device", true).containsEntry("logical_block_size", logicalBlock);
             List<Map<String, Object>> map = Json.objects(sprout("map", "--json", loop.device()).assertSuccess().stdout());
             assertThat(map).singleElement().satisfies(e -> assertThat(e)
                     .containsEntry("start", 0L).containsEntry("length", size).containsEntry("data", true));

@@ -2,6 +2,7 @@ package dev.sprout.format.qcow2;
 
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
+import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.Closeable;
@@ -21,22 +22,45 @@ final class ImageFile implements Closeable {
     private final FileChannel channel;
     /** Punches holes where clusters are freed. */
     private final NativeFile nativeFile;
+    /** QEMU-compatible writer's lock, null when opened read-only. */
+    private final ImageLock lock;
 
-    private ImageFile(String name, FileChannel channel, NativeFile nativeFile) {
+    private ImageFile(String name, FileChannel channel, NativeFile nativeFile, ImageLock lock) {
         this.name = name;
         this.channel = channel;
         this.nativeFile = nativeFile;
+        this.lock = lock;
     }
 
+    /**
+     * Opens the image file; for writing it first takes QEMU's writer locks, so an image that QEMU
+     * or another sprout writes (or holds open forbidding writers) is refused, and they refuse it.
+     */
     static ImageFile open(Path path, boolean writable) throws IOException {
-        FileChannel channel = writable
-                ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
-                : FileChannel.open(path, StandardOpenOption.READ);
+        return open(path, writable, writable ? ImageLock.forWriter(path) : null);
+    }
+
+    /** Opens the image read-only under QEMU's reader lock, so that no one writes it meanwhile (for checks). */
+    static ImageFile openStill(Path path) throws IOException {
+        return open(path, false, ImageLock.forReader(path));
+    }
+
+    private static ImageFile open(Path path, boolean writable, ImageLock lock) throws IOException {
         try {
-            NativeFile nativeFile = writable ? NativeFile.open(path, true) : NativeFile.unsupported(path);
-            return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, nativeFile);
+            FileChannel channel = writable
+                    ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(path, StandardOpenOption.READ);
+            try {
+                NativeFile nativeFile = writable ? NativeFile.open(path, true) : NativeFile.unsupported(path);
+                return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, nativeFile, lock);
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
-            channel.close();
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -46,7 +70,7 @@ final class ImageFile implements Closeable {
         FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
-            return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, NativeFile.unsupported(path));
+            return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, NativeFile.unsupported(path), null);
         } catch (RuntimeException e) {
             channel.close();
             throw e;
@@ -120,8 +144,8 @@ final class ImageFile implements Closeable {
 
     @Override
     public void close() throws IOException {
-        try (channel; nativeFile) {
-            // both closed
+        try (lock; channel; nativeFile) {
+            // all closed, the lock last
         }
     }
 

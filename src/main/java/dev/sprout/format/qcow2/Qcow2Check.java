@@ -124,9 +124,9 @@ public final class Qcow2Check {
         this.use = new byte[(int) fileClusters];
     }
 
-    /** Checks {@code path} without writing to it. */
+    /** Checks {@code path} without writing to it; refuses an image another process writes (QEMU's reader lock). */
     public static Result check(Path path) throws IOException {
-        try (ImageFile file = ImageFile.open(path, false)) {
+        try (ImageFile file = ImageFile.openStill(path)) {
             return check(file);
         }
     }

@@ -103,8 +103,9 @@ class RandomWorkloadTest {
     private static void assertMapAgrees(BlockDevice device, Path image) throws IOException {
         device.flush();
         List<Extent> ours = QemuImagesTest.allExtents(device);
+        // -U: the image is open here, and sprout holds QEMU's writer lock on it.
         List<Map<String, Object>> theirs = QemuMap.parse(
-                Qemu.run("qemu-img", "map", "-f", "qcow2", "--output=json", image.toString()).assertSuccess().stdout());
+                Qemu.run("qemu-img", "map", "-U", "-f", "qcow2", "--output=json", image.toString()).assertSuccess().stdout());
         for (Map<String, Object> e : theirs) {
             long s = ((Number) e.get("start")).longValue();
             long len = ((Number) e.get("length")).longValue();
