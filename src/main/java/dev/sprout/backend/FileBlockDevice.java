@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalLong;
@@ -72,9 +73,13 @@ public final class FileBlockDevice implements BlockDevice {
      * one is refused rather than shrunk. Every failure names the file.
      */
     public static FileBlockDevice open(Path path, boolean readOnly, OptionalLong size) throws IOException {
-        FileOpening.prepare(path, readOnly, size);
-        ImageLock lock = readOnly ? null : ImageLock.forWriter(path);
+        // An existing file is locked before size= may resize it; a new one once created.
+        ImageLock lock = !readOnly && Files.isRegularFile(path) ? ImageLock.forWriter(path) : null;
         try {
+            FileOpening.prepare(path, readOnly, size);
+            if (lock == null && !readOnly) {
+                lock = ImageLock.forWriter(path);
+            }
             FileChannel channel = FileOpening.channel(path, readOnly);
             try {
                 FileBlockDevice device = new FileBlockDevice(path, channel, NativeFile.open(path, !readOnly), readOnly);

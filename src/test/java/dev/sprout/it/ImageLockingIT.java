@@ -57,6 +57,9 @@ class ImageLockingIT {
         try (SproutServer server = SproutServer.start(dir, "file", disk.toString())) {
             assertRefused(sprout("serve", "-U", dir.resolve("second.sock").toString(), "file", disk.toString(),
                     "--run", "true"), disk);
+            assertRefused(sprout("serve", "-U", dir.resolve("grow.sock").toString(), "file", disk.toString(), "size=2M",
+                    "--run", "true"), disk);
+            assertThat(Files.size(disk)).as("a refused size= resizes nothing").isEqualTo(1 << 20);
             Cmd.Result write = Cmd.run("qemu-io", "-f", "raw", "-c", "write 0 4k", disk.toString());
             assertThat(write.exitCode()).as("%s", write).isNotZero();
             assertThat(write.stderr()).contains("Failed to get \"write\" lock");
