@@ -47,6 +47,10 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
     int requests = 16;
 
+    @Option(names = "--connections", paramLabel = "N", description = "Connections to an NBD source or destination"
+            + " whose server advertises multi-conn (default ${DEFAULT-VALUE}); requests are spread over them.")
+    int connections = 1;
+
     @Option(names = "--flush", description = "Flush the destination before finishing (fdatasync for a file, FLUSH"
             + " for NBD): slower, but the copy is on disk when sprout exits.")
     boolean flush;
@@ -68,7 +72,7 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression), bar ? stderr : null)
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression, connections), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         stdout.flush();
         // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.

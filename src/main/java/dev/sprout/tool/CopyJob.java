@@ -21,7 +21,7 @@ import java.nio.file.StandardCopyOption;
  * @param destination image path, URI or "-" for stdout
  * @param format      the format of a new file destination
  * @param partition   the partition of the source to extract, or null
- * @param settings    requests in flight, final flush, compression
+ * @param settings    requests in flight, final flush, compression, connections
  * @param progress    where to draw a progress bar, or null
  */
 public record CopyJob(String source, String destination, OutputFormat format, Integer partition, CopySettings settings,
@@ -39,7 +39,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
             }
             return fromStdin(stdin);
         }
-        try (BlockDevice from = ImageOpener.open(source, true, partition)) {
+        try (BlockDevice from = ImageOpener.open(source, true, partition, settings.connections(), this::note)) {
             if (STREAM.equals(destination)) {
                 if (format != OutputFormat.RAW) {
                     throw new IllegalArgumentException("stdout takes raw bytes only");
@@ -49,7 +49,8 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                 }
             }
             if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
-                try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(from.size(), progress)) {
+                try (BlockDevice to = ImageOpener.open(destination, false, null, settings.connections(), this::note);
+                     Progress bar = new Progress(from.size(), progress)) {
                     return Copy.run(from, to, settings.options(false), bar);
                 }
             }
@@ -74,6 +75,11 @@ public record CopyJob(String source, String destination, OutputFormat format, In
         }
         return intoNewFile(Path.of(destination),
                 temporary -> StreamCopy.fromStreamToImage(stdin, temporary, format, settings.options(true), progress));
+    }
+
+    /** A remark for the user that does not stop the copy, on standard error. */
+    private void note(String remark) {
+        (progress != null ? progress : System.err).println("sprout: note: " + remark);
     }
 
     /** A step writing a complete image to the file it is given. */

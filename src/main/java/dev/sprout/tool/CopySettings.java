@@ -9,23 +9,27 @@ import dev.sprout.format.qcow2.Qcow2Compression;
  * @param flush    flush the destination before reporting success (a file destination: before it
  *                 is renamed); off by default, as in {@code qemu-img convert} and {@code nbdcopy}
  * @param compression compress every data cluster of a new qcow2 file this way, or null for none
+ * @param connections connections to each NBD end whose server allows several (multi-conn)
  */
-public record CopySettings(int requests, boolean flush, Qcow2Compression compression) {
+public record CopySettings(int requests, boolean flush, Qcow2Compression compression, int connections) {
 
     public CopySettings {
         if (requests < 1) {
             throw new IllegalArgumentException("--requests must be at least 1");
         }
+        if (connections < 1 || connections > 64) {
+            throw new IllegalArgumentException("--connections must be from 1 to 64");
+        }
     }
 
-    /** The defaults: 16 requests, no final flush. */
+    /** The defaults: 16 requests, no final flush, no compression, one connection. */
     public static CopySettings defaults() {
-        return new CopySettings(16, false, null);
+        return new CopySettings(16, false, null, 1);
     }
 
-    /** Uncompressed. */
+    /** Uncompressed, one connection. */
     public CopySettings(int requests, boolean flush) {
-        this(requests, flush, null);
+        this(requests, flush, null, 1);
     }
 
     Copy.Options options(boolean freshDestination) {

@@ -3,6 +3,7 @@ package dev.sprout.tool;
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.backend.HostBlockDevice;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.client.MultiConnectionDevice;
 import dev.sprout.client.NbdBlockDevice;
 import dev.sprout.client.NbdUri;
 import dev.sprout.format.qcow2.BackingOpener;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalLong;
+import java.util.function.Consumer;
 
 /**
  * The one place that decides how an image name becomes a device: an NBD URI, a qcow2 image
@@ -73,7 +75,16 @@ public final class ImageOpener {
 
     /** Opens {@code name} and narrows it to partition {@code number} when one is given. */
     public static BlockDevice open(String name, boolean readOnly, Integer partition) throws IOException {
-        BlockDevice device = open(name, readOnly);
+        return open(name, readOnly, partition, 1, note -> { });
+    }
+
+    /**
+     * As {@link #open(String, boolean, Integer)}; an NBD export goes over {@code connections}
+     * connections when its server advertises multi-conn, else over one, telling {@code notes}.
+     */
+    public static BlockDevice open(String name, boolean readOnly, Integer partition, int connections,
+                                   Consumer<String> notes) throws IOException {
+        BlockDevice device = isUri(name) ? MultiConnectionDevice.connect(name, connections, notes) : open(name, readOnly);
         if (partition == null) {
             return device;
         }

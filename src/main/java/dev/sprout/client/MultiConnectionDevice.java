@@ -1,0 +1,148 @@
+package dev.sprout.client;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Capabilities;
+import dev.sprout.block.DeviceException;
+import dev.sprout.block.Errno;
+import dev.sprout.block.Extent;
+import dev.sprout.block.ZeroFlags;
+import dev.sprout.nbd.TransmissionFlag;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * One NBD export over several connections, each request sent on the next one in turn. Only for
+ * servers that advertise CAN_MULTI_CONN (proto.md: "a flush on one connection covers writes
+ * completed on any connection", so several clients see one consistent export); a flush is still
+ * sent on every connection, as nbdcopy does.
+ */
+public final class MultiConnectionDevice implements BlockDevice {
+
+    private final List<NbdBlockDevice> connections;
+    private final AtomicInteger next = new AtomicInteger();
+
+    private MultiConnectionDevice(List<NbdBlockDevice> connections) {
+        this.connections = List.copyOf(connections);
+    }
+
+    /**
+     * Opens {@code uri} over {@code count} connections when its server allows several; otherwise
+     * over one, telling {@code notes} why.
+     */
+    public static BlockDevice connect(String uri, int count, Consumer<String> notes) throws IOException {
+        NbdBlockDevice first = NbdBlockDevice.connect(uri);
+        if (count <= 1) {
+            return first;
+        }
+        if (!first.info().has(TransmissionFlag.CAN_MULTI_CONN)) {
+            notes.accept(uri + " does not advertise multi-conn: using 1 connection, not " + count);
+            return first;
+        }
+        List<NbdBlockDevice> all = new ArrayList<>(List.of(first));
+        try {
+            while (all.size() < count) {
+                NbdBlockDevice another = NbdBlockDevice.connect(uri);
+                all.add(another);
+                if (another.size() != first.size() || another.info().flags() != first.info().flags()) {
+                    throw new DeviceException(Errno.EIO, uri + ": connection " + all.size()
+                            + " saw another export (size or flags differ from the first connection's)");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (NbdBlockDevice device : all) {
+                try {
+                    device.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+            }
+            throw e;
+        }
+        return new MultiConnectionDevice(all);
+    }
+
+    /** How many connections requests are spread over. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    private NbdBlockDevice pick() {
+        return connections.get(Math.floorMod(next.getAndIncrement(), connections.size()));
+    }
+
+    @Override
+    public long size() {
+        return connections.getFirst().size();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return connections.getFirst().capabilities();
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        pick().read(offset, dst);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        pick().write(offset, src, fua);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        for (NbdBlockDevice connection : connections) {
+            connection.flush();
+        }
+    }
+
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        pick().trim(offset, length, fua);
+    }
+
+    @Override
+    public void zero(long offset, long length, ZeroFlags flags) throws IOException {
+        pick().zero(offset, length, flags);
+    }
+
+    @Override
+    public void cache(long offset, long length) throws IOException {
+        pick().cache(offset, length);
+    }
+
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        return pick().extents(offset, length);
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException first = null;
+        for (NbdBlockDevice connection : connections) {
+            try {
+                connection.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return connections.getFirst() + "x" + connections.size();
+    }
+}
