@@ -13,6 +13,7 @@ import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
@@ -136,6 +137,37 @@ public final class FileBlockDevice implements BlockDevice {
         } catch (IOException e) {
             throw failure("read", offset, length, e);
         }
+    }
+
+    /** Reads at once when every byte is in the page cache (preadv2 with RWF_NOWAIT). */
+    @Override
+    public boolean readIfReady(long offset, ByteBuffer dst) throws BlockException {
+        ensureOpen();
+        if (!dst.isDirect()) {
+            return false;
+        }
+        try {
+            if (!nativeFile.readIfCached(offset, MemorySegment.ofBuffer(dst))) {
+                return false;
+            }
+        } catch (NativeException e) {
+            return false; // the ordinary read reports what is wrong
+        }
+        dst.position(dst.limit());
+        return true;
+    }
+
+    /**
+     * Writes at once unless {@code fua} asks for the disk: without it a write only copies into
+     * the page cache, which waits for the disk only when the kernel throttles dirty memory.
+     */
+    @Override
+    public boolean writeIfReady(long offset, ByteBuffer src, boolean fua) throws BlockException {
+        if (fua || readOnly) {
+            return false;
+        }
+        write(offset, src, false);
+        return true;
     }
 
     @Override

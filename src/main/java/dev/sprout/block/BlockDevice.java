@@ -64,6 +64,32 @@ public interface BlockDevice extends Closeable {
         return false;
     }
 
+    /**
+     * Reads like {@link #read} if that needs no waiting, and returns true; otherwise returns
+     * false having read nothing. The server answers such reads on the thread that received them.
+     * By default a {@linkplain #nonBlocking non-blocking} device always reads, others never.
+     */
+    default boolean readIfReady(long offset, ByteBuffer dst) throws IOException {
+        if (!nonBlocking()) {
+            return false;
+        }
+        read(offset, dst);
+        return true;
+    }
+
+    /**
+     * Writes like {@link #write} if that needs no waiting, and returns true; otherwise returns
+     * false having consumed nothing. By default a {@linkplain #nonBlocking non-blocking} device
+     * always writes, others never.
+     */
+    default boolean writeIfReady(long offset, ByteBuffer src, boolean fua) throws IOException {
+        if (!nonBlocking()) {
+            return false;
+        }
+        write(offset, src, fua);
+        return true;
+    }
+
     /** Releases resources. Further calls fail. */
     @Override
     void close() throws IOException;

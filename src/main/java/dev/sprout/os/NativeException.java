@@ -17,6 +17,7 @@ public final class NativeException extends IOException {
     static final int EIO = 5;
     static final int ENXIO = 6;
     static final int EBADF = 9;
+    static final int EAGAIN = 11;
     static final int EACCES = 13;
     static final int ENODEV = 19;
     static final int ENOTDIR = 20;
@@ -79,6 +80,7 @@ public final class NativeException extends IOException {
             case EIO -> "EIO";
             case ENXIO -> "ENXIO";
             case EBADF -> "EBADF";
+            case EAGAIN -> "EAGAIN";
             case EACCES -> "EACCES";
             case ENODEV -> "ENODEV";
             case ENOTDIR -> "ENOTDIR";

@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A descriptor of its own on a regular file or block device for the libc calls NIO lacks:
- * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), and the block device
+ * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT, and the block device
  * ioctl(2)s of {@link DeviceIoctls}. The only code in sprout that calls native code.
  *
  * <p>Where the JVM denies native access, the platform is not 64-bit Linux or the path is not on
@@ -35,6 +35,9 @@ public final class NativeFile implements Closeable {
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
     private static final int POSIX_FADV_WILLNEED = 3;
+    // linux/fs.h: fail with EAGAIN instead of waiting for I/O
+    private static final int RWF_NOWAIT = 0x08;
+    private static final MemoryLayout IOVEC = MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
     // asm-generic/fcntl.h
     private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
@@ -80,6 +83,8 @@ public final class NativeFile implements Closeable {
     private int fd;
     /** Whether {@link #fd} was opened through libc, rather than standing in for it. */
     private final boolean bound;
+    /** Cleared when preadv2 with RWF_NOWAIT turns out to be unsupported here. */
+    private volatile boolean noWaitReads = true;
 
     private NativeFile(Path path, int fd) {
         this.path = path;
@@ -172,6 +177,34 @@ public final class NativeFile implements Closeable {
         if (result < 0) {
             throw new NativeException(call, path, (int) -result);
         }
+    }
+
+    /**
+     * Reads {@code dst} (native memory) from {@code offset} only if every byte is in the page
+     * cache (preadv2(2) with RWF_NOWAIT); returns whether it did. False also when the kernel or
+     * file system cannot tell without waiting, in which case later calls skip the attempt.
+     */
+    public boolean readIfCached(long offset, MemorySegment dst) throws NativeException {
+        if (!noWaitReads || !dst.isNative()) {
+            return false;
+        }
+        long length = dst.byteSize();
+        long result = syscall("preadv2(RWF_NOWAIT)", (state, file) -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment iov = arena.allocate(IOVEC);
+                iov.set(ValueLayout.ADDRESS, 0, dst);
+                iov.set(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS.byteSize(), length);
+                return (long) LIBC.preadv2.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
+            }
+        });
+        if (result == -NativeException.EOPNOTSUPP || result == -NativeException.ENOSYS || result == -NativeException.EINVAL) {
+            noWaitReads = false;
+            return false;
+        }
+        if (result < 0 && result != -NativeException.EAGAIN) {
+            throw new NativeException("preadv2(" + offset + "+" + length + ")", path, (int) -result);
+        }
+        return result == length; // a short read: part of it is not cached; the caller reads again
     }
 
     /**
@@ -291,7 +324,7 @@ public final class NativeFile implements Closeable {
 
     /** The libc functions, each taking the errno capture segment first (except posix_fadvise). */
     private record LibC(MethodHandle open, MethodHandle close, MethodHandle fallocate,
-                        MethodHandle lseek, MethodHandle fadvise, MethodHandle ioctl) {
+                        MethodHandle lseek, MethodHandle fadvise, MethodHandle ioctl, MethodHandle preadv2) {
 
         static LibC link() {
             Linker linker = Linker.nativeLinker();
@@ -311,7 +344,10 @@ public final class NativeFile implements Closeable {
                     bind(linker, "posix_fadvise", FunctionDescriptor.of(cInt, cInt, offT, offT, cInt)),
                     // int ioctl(int fd, unsigned long request, ... /* void *arg */)
                     bind(linker, "ioctl", FunctionDescriptor.of(cInt, cInt, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
-                            errno, Linker.Option.firstVariadicArg(2)));
+                            errno, Linker.Option.firstVariadicArg(2)),
+                    // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+                    bind(linker, "preadv2", FunctionDescriptor.of(ValueLayout.JAVA_LONG, cInt, ValueLayout.ADDRESS, cInt, offT, cInt),
+                            errno));
         }
 
         @SuppressWarnings("restricted") // the one place sprout links native code

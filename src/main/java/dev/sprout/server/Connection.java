@@ -85,12 +85,10 @@ final class Connection implements Runnable {
     private void transmit(Session session, ConnectionInput in, ConnectionOutput out) throws IOException {
         RequestHandler handler = new RequestHandler(session, out, pool, who);
         boolean inline = session.export().device().nonBlocking();
-        if (inline) {
-            out.holdReplies();
-        }
+        out.holdReplies(Thread.currentThread());
         ThreadFactory requestThreads = Thread.ofVirtual().name(who + " request").factory();
         while (true) {
-            if (inline && !in.hasBuffered(Request.HEADER_SIZE)) {
+            if (!in.hasBuffered(Request.HEADER_SIZE)) {
                 out.flush(); // the client may be waiting for these before it sends more
             }
             ByteBuffer header = in.next(Request.HEADER_SIZE);
@@ -120,6 +118,10 @@ final class Connection implements Runnable {
                 runInline(handler, request, in, out);
             } else {
                 ByteBuffer payload = readPayload(request, in);
+                if (answeredAtOnce(handler, request, payload)) {
+                    releaseQuietly(payload);
+                    continue;
+                }
                 inFlight.acquireUninterruptibly();
                 requestThreads.newThread(() -> runConcurrently(handler, request, payload)).start();
             }
@@ -146,6 +148,15 @@ final class Connection implements Runnable {
             out.flush();
         }
         run(handler, request, in.require(length, "write payload"));
+    }
+
+    /** Whether the device could run {@code request} without waiting, and did, on this thread. */
+    private boolean answeredAtOnce(RequestHandler handler, Request request, ByteBuffer payload) throws IOException {
+        if (!(request instanceof Request.Read) && !(request instanceof Request.Write)) {
+            return false;
+        }
+        return ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie()))
+                .call(() -> handler.handleIfReady(request, payload));
     }
 
     private void runConcurrently(RequestHandler handler, Request request, ByteBuffer payload) {

@@ -12,10 +12,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * The server-to-client byte stream of one connection. Each call writes one whole message, so
  * replies to concurrent requests never interleave inside a message.
  *
- * <p>A connection whose requests run one after another on its reader thread asks to
- * {@linkplain #holdReplies hold replies}: small replies then collect in a buffer and go out in
- * one system call when the reader has no more requests at hand ({@link #flush}), instead of one
- * call (and one wake-up of the client) per reply.
+ * <p>Small replies sent by the connection's reader thread (requests it answers itself) are
+ * {@linkplain #holdReplies held}: they collect in a buffer and go out in one system call when
+ * the reader has no more requests at hand ({@link #flush}), instead of one call (and one wake-up
+ * of the client) per reply. A reply from any other thread goes out at once, after those held.
  */
 final class ConnectionOutput {
 
@@ -30,18 +30,21 @@ final class ConnectionOutput {
     private final ByteBuffer simpleReply = ByteBuffer.allocateDirect(TransmissionReplies.SIMPLE_HEADER_SIZE);
     /** Replies not yet sent, in write mode; null unless {@link #holdReplies} was called. */
     private ByteBuffer held;
+    /** The thread whose replies are held. */
+    private Thread holder;
 
     ConnectionOutput(GatheringByteChannel channel) {
         this.channel = channel;
     }
 
-    /** From now on small replies are held until {@link #flush} or until the held buffer is full. */
-    void holdReplies() {
+    /** From now on {@code reader}'s small replies are held until {@link #flush} or until the buffer is full. */
+    void holdReplies(Thread reader) {
         lock.lock();
         try {
             if (held == null) {
                 held = ByteBuffer.allocateDirect(HELD_BYTES);
             }
+            holder = reader;
         } finally {
             lock.unlock();
         }
@@ -66,17 +69,24 @@ final class ConnectionOutput {
             for (ByteBuffer buffer : buffers) {
                 size += buffer.remaining();
             }
-            if (held != null && size <= LARGEST_HELD_REPLY) {
-                if (size > held.remaining()) {
-                    sendHeld();
-                }
-                for (ByteBuffer buffer : buffers) {
-                    held.put(buffer);
-                }
+            boolean holdable = held != null && size <= LARGEST_HELD_REPLY && Thread.currentThread() == holder;
+            if (holdable && size <= held.remaining()) {
+                hold(buffers);
                 return;
             }
-            sendHeld();
-            write(buffers, size);
+            if (held == null || held.position() == 0) {
+                write(buffers, size);
+                return;
+            }
+            // What is held goes first, in the same system call when the reply is from another thread.
+            ByteBuffer[] all = new ByteBuffer[buffers.length + 1];
+            all[0] = held.flip();
+            System.arraycopy(buffers, 0, all, 1, buffers.length);
+            try {
+                write(all, held.remaining() + size);
+            } finally {
+                held.clear();
+            }
         } finally {
             lock.unlock();
         }
@@ -89,6 +99,12 @@ final class ConnectionOutput {
             sendHeld();
         } finally {
             lock.unlock();
+        }
+    }
+
+    private void hold(ByteBuffer[] buffers) {
+        for (ByteBuffer buffer : buffers) {
+            held.put(buffer);
         }
     }
 

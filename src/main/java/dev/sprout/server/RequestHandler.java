@@ -50,7 +50,7 @@ final class RequestHandler {
             check.check(request);
             switch (request) {
                 case Request.Read r -> {
-                    read(r);
+                    read(r, false);
                     return;
                 }
                 case Request.BlockStatus b -> {
@@ -66,11 +66,47 @@ final class RequestHandler {
                 case Request.Disconnect d -> throw new IllegalStateException("DISC is handled by the reader");
                 case Request.Unknown u -> throw new IllegalStateException("rejected by the check");
             }
+        } catch (ReplyFailure broken) {
+            throw broken.getCause();
         } catch (Exception failure) {
             fail(request, failure);
             return;
         }
         sendSimple(request, null);
+    }
+
+    /**
+     * Runs a READ or WRITE at once if the device can do it without waiting, sends its reply and
+     * returns true; returns false, having done nothing, when the device would have to wait (the
+     * caller then runs {@link #handle} where waiting is fine). Invalid requests are answered.
+     *
+     * @throws IOException only when the reply cannot be sent: the connection is broken
+     */
+    boolean handleIfReady(Request request, ByteBuffer payload) throws IOException {
+        try {
+            switch (request) {
+                case Request.Read r -> {
+                    check.check(request);
+                    return read(r, true);
+                }
+                case Request.Write w -> {
+                    check.check(request);
+                    if (!device.writeIfReady(w.offset(), payload, w.has(CommandFlag.FUA))) {
+                        return false;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+        } catch (ReplyFailure broken) {
+            throw broken.getCause();
+        } catch (Exception failure) {
+            fail(request, failure);
+            return true;
+        }
+        sendSimple(request, null);
+        return true;
     }
 
     /** Answers {@code request} with an error without running it (shutdown, oversized payload). */
@@ -96,31 +132,70 @@ final class RequestHandler {
         out.sendSimple(error, request.cookie());
     }
 
-    private void read(Request.Read r) throws IOException {
+    /**
+     * Reads and replies; with {@code ifReady}, only if the device can read without waiting
+     * (returns false, having sent nothing, otherwise). A failure to send is a {@link ReplyFailure}.
+     */
+    private boolean read(Request.Read r, boolean ifReady) throws IOException {
         int length = (int) r.length();
         boolean structured = session.structuredReplies();
         if (structured && !r.has(CommandFlag.DF) && length >= SparseRead.MIN_LENGTH) {
             ByteBuffer data = pool.take(length);
             try {
-                out.send(SparseRead.chunks(device, r, data));
+                if (!fill(r.offset(), data.duplicate(), ifReady)) {
+                    return false;
+                }
+                send(SparseRead.chunks(r, data));
             } finally {
                 pool.give(data);
             }
-            return;
+            return true;
         }
         // One buffer holds the header and the data, so the reply is one write of one buffer.
         int headerSize = structured ? TransmissionReplies.CHUNK_HEADER_SIZE + 8 : TransmissionReplies.SIMPLE_HEADER_SIZE;
         ByteBuffer reply = pool.take(headerSize + length);
         try {
-            device.read(r.offset(), reply.slice(headerSize, length));
+            if (!fill(r.offset(), reply.slice(headerSize, length), ifReady)) {
+                return false;
+            }
             if (structured) {
                 TransmissionReplies.offsetDataHeader(reply, true, r.cookie(), r.offset(), length);
             } else {
                 TransmissionReplies.simple(reply, null, r.cookie());
             }
-            out.send(reply.position(0));
+            send(reply.position(0));
         } finally {
             pool.give(reply);
+        }
+        return true;
+    }
+
+    private boolean fill(long offset, ByteBuffer dst, boolean ifReady) throws IOException {
+        if (ifReady) {
+            return device.readIfReady(offset, dst);
+        }
+        device.read(offset, dst);
+        return true;
+    }
+
+    /** Sends a reply; a failure is wrapped so that it is not mistaken for the device's. */
+    private void send(ByteBuffer... reply) throws ReplyFailure {
+        try {
+            out.send(reply);
+        } catch (IOException e) {
+            throw new ReplyFailure(e);
+        }
+    }
+
+    /** The connection broke while a reply was being sent. */
+    static final class ReplyFailure extends IOException {
+        ReplyFailure(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.sprout.server;
 
-import dev.sprout.block.BlockDevice;
 import dev.sprout.nbd.Request;
 import dev.sprout.nbd.TransmissionReplies;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -29,9 +27,8 @@ final class SparseRead {
     private SparseRead() {
     }
 
-    /** Reads {@code r} into {@code data} (which must hold its length) and returns the reply. */
-    static ByteBuffer[] chunks(BlockDevice device, Request.Read r, ByteBuffer data) throws IOException {
-        device.read(r.offset(), data.duplicate());
+    /** The reply to {@code r}, whose bytes {@code data} holds from its position 0. */
+    static ByteBuffer[] chunks(Request.Read r, ByteBuffer data) {
         MemorySegment bytes = MemorySegment.ofBuffer(data);
         int length = (int) r.length();
         List<ByteBuffer> out = new ArrayList<>();

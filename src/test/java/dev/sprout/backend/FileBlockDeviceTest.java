@@ -55,6 +55,28 @@ class FileBlockDeviceTest {
     }
 
     @Test
+    void dataInThePageCacheIsReadAtOnceAndPlainWritesNeverWaitButFuaWritesDo() throws IOException {
+        assumeTrue(NativeFile.available(), "preadv2 needs native access");
+        Path file = dir.resolve("cached.img");
+        Files.write(file, random((int) MIB, 3)); // just written: in the page cache
+        try (FileBlockDevice device = FileBlockDevice.open(file, false, OptionalLong.empty())) {
+            ByteBuffer dst = ByteBuffer.allocateDirect(8192);
+            assertThat(device.readIfReady(4096, dst)).as("a read of cached data").isTrue();
+            assertThat(dst.flip()).isEqualTo(ByteBuffer.wrap(random((int) MIB, 3), 4096, 8192));
+            assertThat(device.readIfReady(0, ByteBuffer.allocate(16))).as("a heap buffer is never read at once").isFalse();
+
+            ByteBuffer fua = ByteBuffer.wrap(random(4096, 4));
+            assertThat(device.writeIfReady(0, fua, true)).as("FUA waits for the disk").isFalse();
+            assertThat(fua.position()).isZero();
+            assertThat(device.writeIfReady(0, fua, false)).isTrue();
+            assertThat(read(device, 0, 4096)).isEqualTo(random(4096, 4));
+        }
+        try (FileBlockDevice readOnly = FileBlockDevice.open(file, true, OptionalLong.empty())) {
+            assertThat(readOnly.writeIfReady(0, ByteBuffer.wrap(random(4096, 5)), false)).isFalse();
+        }
+    }
+
+    @Test
     void sizeExtendsASmallerFileWithoutWritingAndKeepsItsData() throws IOException {
         Path file = dir.resolve("disk.img");
         Files.write(file, random((int) MIB, 2));

@@ -166,6 +166,52 @@ public abstract class BlockDeviceContract {
     }
 
     @Test
+    public void readIfReadyEitherReadsLikeReadOrLeavesTheBufferUntouched() throws IOException {
+        try (BlockDevice device = newDevice(SIZE)) {
+            byte[] data = randomBytes(70_000, 11);
+            if (writable()) {
+                write(device, 5, data);
+            }
+            byte[] expected = read(device, 5, data.length);
+            for (ByteBuffer dst : List.of(ByteBuffer.allocate(data.length), ByteBuffer.allocateDirect(data.length))) {
+                if (device.readIfReady(5, dst)) {
+                    assertThat(dst.remaining()).as("unfilled bytes of %s", dst).isZero();
+                    byte[] got = new byte[data.length];
+                    dst.flip().get(got);
+                    assertThat(got).isEqualTo(expected);
+                } else {
+                    assertThat(dst.position()).as("position of %s after a refusal", dst).isZero();
+                }
+            }
+            if (device.nonBlocking()) {
+                assertThat(device.readIfReady(5, ByteBuffer.allocate(16))).as("a non-blocking device is always ready").isTrue();
+            }
+        }
+    }
+
+    @Test
+    public void writeIfReadyEitherWritesLikeWriteOrConsumesNothing() throws IOException {
+        assumeTrue(writable());
+        try (BlockDevice device = newDevice(SIZE)) {
+            byte[] data = randomBytes(70_000, 12);
+            for (boolean fua : new boolean[] {false, true}) {
+                ByteBuffer src = ByteBuffer.allocateDirect(data.length).put(data).flip();
+                long offset = fua ? 300_001 : 7;
+                byte[] before = read(device, offset, data.length);
+                if (device.writeIfReady(offset, src, fua)) {
+                    assertThat(src.remaining()).as("unconsumed bytes").isZero();
+                    if (retainsWrites()) {
+                        assertThat(read(device, offset, data.length)).isEqualTo(data);
+                    }
+                } else {
+                    assertThat(src.position()).as("position after a refusal").isZero();
+                    assertThat(read(device, offset, data.length)).as("nothing written").isEqualTo(before);
+                }
+            }
+        }
+    }
+
+    @Test
     public void readsAndWritesTheLastBytes() throws IOException {
         long size = supportsUnalignedSize() ? ODD_SIZE : SIZE;
         try (BlockDevice device = newDevice(size)) {
