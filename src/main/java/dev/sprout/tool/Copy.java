@@ -18,12 +18,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * Copies one device onto another of the same size, data only: the source's extents say where its
  * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
  * in chunks by up to {@code requests} virtual threads, and a chunk found to be all zeroes is
- * treated like a hole. With {@code flush} it ends with a flush of the destination.
+ * treated like a hole. Every request is aligned to both ends' minimum block size. With
+ * {@code flush} it ends with a flush of the destination.
  */
 public final class Copy {
 
     /** Bytes read per request. */
     static final int CHUNK = 1 << 20;
+    /** Zero runs inside data are found in blocks of this size (a multiple of any alignment). */
+    private static final int ZERO_STEP = 64 * 1024;
 
     /**
      * @param requests         chunks in flight at most
@@ -84,16 +87,25 @@ public final class Copy {
         Semaphore slots = new Semaphore(options.requests());
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             long size = source.size();
+            Grid grid = new Grid(alignment(), size);
+            long done = 0; // everything before it is copied, zeroed or on its way
             for (long at = 0; at < size && failure.get() == null; ) {
                 for (Extent extent : source.extents(at, size - at)) {
+                    // Zero runs shrink to whole blocks, data grows to them: a block holding both is data.
+                    long start = Math.max(done, grid.down(extent.offset()));
                     if (extent.zero()) {
-                        zero(extent.offset(), extent.length());
+                        long end = grid.down(extent.end());
+                        if (end > start) {
+                            zero(start, end - start);
+                            done = end;
+                        }
                     } else {
+                        long end = grid.up(extent.end());
                         int length;
-                        // Steps never pass the extent's end, so offsets near 2^63 cannot overflow.
-                        for (long off = extent.offset(); off < extent.end() && failure.get() == null; off += length) {
+                        // Steps never pass the end, so offsets near 2^63 cannot overflow.
+                        for (long off = start; off < end && failure.get() == null; off += length) {
                             long offset = off;
-                            length = (int) Math.min(CHUNK, extent.end() - off);
+                            length = (int) Math.min(CHUNK, end - off);
                             int chunk = length;
                             acquire(slots);
                             threads.submit(() -> {
@@ -106,6 +118,7 @@ public final class Copy {
                                 }
                             });
                         }
+                        done = Math.max(done, end);
                     }
                     at = extent.end();
                 }
@@ -136,7 +149,7 @@ public final class Copy {
     private void copyChunk(long offset, int length, ByteBuffer buffer) throws IOException {
         source.read(offset, buffer.duplicate());
         // Zero detection at 64 KiB granularity, so a chunk with a little data still punches the rest.
-        int step = 64 * 1024;
+        int step = ZERO_STEP;
         int at = 0;
         boolean zero = ZeroDetector.isZero(buffer, 0, Math.min(length, step));
         while (at < length) {
@@ -166,6 +179,32 @@ public final class Copy {
             destination.zero(offset, length, ZeroFlags.PUNCH);
         }
         progress.advance(length);
+    }
+
+    /**
+     * The block size every request must be a multiple of: the larger of the two ends' minimum
+     * block sizes (proto.md: "Block size constraints"; a power of two, at most 64 KiB).
+     */
+    private long alignment() {
+        long align = Math.max(source.capabilities().blockSizes().minimum(),
+                destination.capabilities().blockSizes().minimum());
+        if (Long.bitCount(align) != 1 || align > ZERO_STEP) {
+            throw new IllegalArgumentException("cannot copy in blocks of " + align + " bytes (" + source + " to "
+                    + destination + "): a power of two up to 64 KiB is needed");
+        }
+        return align;
+    }
+
+    /** Rounding to whole blocks of {@code align} bytes; the device's end counts as a boundary. */
+    private record Grid(long align, long size) {
+        long down(long offset) {
+            return offset >= size ? size : offset & -align;
+        }
+
+        long up(long offset) {
+            long down = down(offset);
+            return down == offset ? offset : size - down <= align ? size : down + align;
+        }
     }
 
     private static void acquire(Semaphore slots) throws InterruptedIOException {

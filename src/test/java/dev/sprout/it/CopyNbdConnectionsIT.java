@@ -15,7 +15,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@code sprout copy --connections N} to and from NBD exports: spread over N connections when the
  * server advertises multi-conn (sprout's own, whose log layer names each request's connection),
- * one connection and a note when it does not (nbdkit with its multi-conn filter disabling it).
+ * one connection and a note when it does not (nbdkit with its multi-conn filter disabling it);
+ * and requests aligned to an export's minimum block size (nbdkit's blocksize-policy filter
+ * refusing anything smaller with EINVAL).
  */
 class CopyNbdConnectionsIT {
 
@@ -66,5 +68,37 @@ class CopyNbdConnectionsIT {
                     + " does not advertise multi-conn: using 1 connection, not 4");
             Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri).assertSuccess();
         }
+    }
+
+    /**
+     * A qcow2 image of 512-byte clusters has data and holes on 512-byte boundaries; an export that
+     * takes nothing below 4 KiB gets whole 4 KiB blocks anyway, as writes, zeroes and reads.
+     */
+    @Test
+    void requestsFollowAMinimumBlockSizeOf4KiBBothWays() throws Exception {
+        Path source = dir.resolve("small-clusters.qcow2");
+        Cmd.run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", source.toString(), "8M")
+                .assertSuccess();
+        Cmd.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 512 1536", "-c", "write -P 0x22 10240 3072",
+                "-c", "write -P 0x33 1M 512", "-c", "write -P 0x44 2097664 700", "-c", "write -z 4M 512",
+                source.toString()).assertSuccess();
+        Path socket = dir.resolve("strict.sock");
+        String uri = "nbd+unix:///?socket=" + socket;
+        Path back = dir.resolve("back.img");
+        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
+                socket.toString(), "--filter=blocksize-policy", "memory", "8M", "blocksize-minimum=4096",
+                "blocksize-error-policy=error")) {
+            assertThat(Cmd.run("nbdinfo", uri).assertSuccess().stdout()).contains("block_size_minimum: 4096");
+            // Fill the export with non-zero bytes first, so every hole of the source must be zeroed.
+            Path ones = dir.resolve("ones.img");
+            Files.write(ones, new byte[(int) (8 * MiB)]);
+            Cmd.run("qemu-io", "-f", "raw", "-c", "write -P 0xff 0 8M", ones.toString()).assertSuccess();
+            sprout("copy", ones.toString(), uri).assertSuccess();
+
+            sprout("copy", source.toString(), uri).assertSuccess();
+            Cmd.run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", source.toString(), uri).assertSuccess();
+            sprout("copy", "--connections", "2", uri, back.toString()).assertSuccess();
+        }
+        Cmd.run("qemu-img", "compare", "-f", "qcow2", "-F", "raw", source.toString(), back.toString()).assertSuccess();
     }
 }
