@@ -157,6 +157,12 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
         return extents;
     }
 
+    /** Non-blocking only when both the device below and the store are. */
+    @Override
+    public boolean nonBlocking() {
+        return in.nonBlocking() && store.nonBlocking();
+    }
+
     @Override
     public void close() throws IOException {
         try (in) {

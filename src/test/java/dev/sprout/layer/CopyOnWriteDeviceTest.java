@@ -92,6 +92,15 @@ class CopyOnWriteDeviceTest extends BlockDeviceContract {
     }
 
     @Test
+    void isNonBlockingOnlyWhenItsStoreInMemoryAndTheDeviceBelowAre() throws IOException {
+        try (BlockDevice inMemory = cow(new PatternBlockDevice(SIZE), "");
+             BlockDevice inFile = cow(new PatternBlockDevice(SIZE), "tmp=" + tmp)) {
+            assertThat(inMemory.nonBlocking()).isTrue();
+            assertThat(inFile.nonBlocking()).as("a temporary file may wait for the disk").isFalse();
+        }
+    }
+
+    @Test
     void isWritableOverAReadOnlyDeviceAndPromisesNoDurability() throws IOException {
         try (BlockDevice device = newDevice(SIZE)) {
             Capabilities caps = device.capabilities();
