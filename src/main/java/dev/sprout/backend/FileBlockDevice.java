@@ -4,8 +4,6 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockException;
 import dev.sprout.block.BlockSizes;
 import dev.sprout.block.Capabilities;
-import dev.sprout.block.DeviceException;
-import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
@@ -15,7 +13,6 @@ import dev.sprout.os.NativeFile;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,14 +28,11 @@ import java.util.OptionalLong;
  */
 public final class FileBlockDevice implements BlockDevice {
 
-    /** Zeroes to write where the file system cannot zero a range itself; only duplicates are used. */
-    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
-
     /** The file, as shown in messages. */
     private final Path path;
-    /** Reads and writes; shared by every thread, which is safe for positional I/O. */
-    private final FileChannel channel;
-    /** Punches holes and prefetches. */
+    /** Data I/O and error mapping; a file that shrank reads as zeroes past its end. */
+    private final ChannelIo io;
+    /** Punches holes and finds extents; closed by {@link #io}. */
     private final NativeFile nativeFile;
     /** Zeroes ranges without writing where the file system can. */
     private final FileZeroing zeroing;
@@ -48,19 +42,17 @@ public final class FileBlockDevice implements BlockDevice {
     private final FileExtents extents;
     /** Whether every modification fails with EPERM. */
     private final boolean readOnly;
-    /** Set by {@link #close}; every later operation fails. */
-    private volatile boolean closed;
     /** QEMU-compatible writer's lock, null when read-only. */
     private ImageLock lock;
 
     FileBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
         this.path = path.toAbsolutePath();
-        this.channel = channel;
         this.nativeFile = nativeFile;
         this.zeroing = new FileZeroing(nativeFile);
         this.size = channel.size();
         this.extents = new FileExtents(nativeFile, size);
         this.readOnly = readOnly;
+        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.ZERO_FILL);
     }
 
     /** Opens the existing regular file at {@code path}; its size is the device size. */
@@ -119,30 +111,13 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws BlockException {
-        ensureOpen();
-        int length = dst.remaining();
-        try {
-            long position = offset;
-            while (dst.hasRemaining()) {
-                int n = channel.read(dst, position);
-                if (n <= 0) {
-                    // The file shrank behind our back; past its end it reads as zeroes.
-                    while (dst.hasRemaining()) {
-                        dst.put(ZEROES.duplicate().limit(Math.min(ZEROES.capacity(), dst.remaining())));
-                    }
-                    break;
-                }
-                position += n;
-            }
-        } catch (IOException e) {
-            throw failure("read", offset, length, e);
-        }
+        io.read(offset, dst);
     }
 
     /** Reads at once when every byte is in the page cache (preadv2 with RWF_NOWAIT). */
     @Override
     public boolean readIfReady(long offset, ByteBuffer dst) throws BlockException {
-        ensureOpen();
+        io.ensureOpen();
         if (!dst.isDirect()) {
             return false;
         }
@@ -172,40 +147,23 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws BlockException {
-        ensureWritable("write");
-        int length = src.remaining();
-        try {
-            long position = offset;
-            while (src.hasRemaining()) {
-                position += channel.write(src, position);
-            }
-            if (fua) {
-                channel.force(false);
-            }
-        } catch (IOException e) {
-            throw failure("write", offset, length, e);
-        }
+        io.write(offset, src, fua);
     }
 
     @Override
     public void flush() throws BlockException {
-        ensureOpen();
-        try {
-            channel.force(false);
-        } catch (IOException e) {
-            throw failure("flush", 0, size, e);
-        }
+        io.flush();
     }
 
     /** Punches a hole; where the file system cannot, the trim is ignored, as trims may be. */
     @Override
     public void trim(long offset, long length, boolean fua) throws BlockException {
-        ensureWritable("trim");
+        io.ensureWritable("trim");
         try {
             nativeFile.punchHole(offset, length);
         } catch (NativeException e) {
             if (!e.notSupported()) {
-                throw failure("trim", offset, length, e);
+                throw io.failure("trim", offset, length, e);
             }
         }
         if (fua) {
@@ -215,21 +173,21 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void zero(long offset, long length, ZeroFlags flags) throws BlockException {
-        ensureWritable("zero");
+        io.ensureWritable("zero");
         boolean done;
         try {
             done = zeroing.zero(offset, length, flags.noHole());
         } catch (NativeException e) {
-            throw failure("zero", offset, length, e);
+            throw io.failure("zero", offset, length, e);
         }
         if (!done) {
             if (flags.fast()) {
                 throw RequestException.notFast(this);
             }
             try {
-                writeZeroes(offset, length);
+                io.writeZeroes(offset, length);
             } catch (IOException e) {
-                throw failure("zero", offset, length, e);
+                throw io.failure("zero", offset, length, e);
             }
         }
         if (flags.fua()) {
@@ -239,85 +197,30 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void cache(long offset, long length) throws BlockException {
-        ensureOpen();
-        try {
-            nativeFile.willNeed(offset, length);
-        } catch (NativeException e) {
-            if (!e.notSupported()) {
-                throw failure("cache", offset, length, e);
-            }
-        }
+        io.cache(offset, length);
     }
 
     /** Data and holes as lseek(2) finds them, at most {@link FileExtents#MAX_EXTENTS}. */
     @Override
     public List<Extent> extents(long offset, long length) throws BlockException {
-        ensureOpen();
+        io.ensureOpen();
         try {
             return extents.find(offset, length);
         } catch (NativeException e) {
-            throw failure("extents", offset, length, e);
+            throw io.failure("extents", offset, length, e);
         }
     }
 
     @Override
     public void close() throws IOException {
-        closed = true;
         ImageLock held = lock;
-        try (held; channel; nativeFile) {
-            // closes all, the native descriptor once its calls in progress have returned, the lock last
+        try (held; io) {
+            // closes both, the lock last
         }
     }
 
     @Override
     public String toString() {
         return "File(" + path + ")";
-    }
-
-    /** Writes zeroes over the range, the fallback where the file system cannot zero it. */
-    private void writeZeroes(long offset, long length) throws IOException {
-        long position = offset;
-        long end = offset + length;
-        while (position < end) {
-            ByteBuffer chunk = ZEROES.duplicate().limit((int) Math.min(ZEROES.capacity(), end - position));
-            while (chunk.hasRemaining()) {
-                position += channel.write(chunk, position);
-            }
-        }
-    }
-
-    private void ensureOpen() throws DeviceException {
-        if (closed) {
-            throw new DeviceException(Errno.ESHUTDOWN, this + " is closed");
-        }
-    }
-
-    private void ensureWritable(String operation) throws BlockException {
-        ensureOpen();
-        if (readOnly) {
-            throw RequestException.readOnly(operation, this);
-        }
-    }
-
-    /** The host's failure as the client sees it: ENOSPC for a full disk or quota, else EIO. */
-    private DeviceException failure(String operation, long offset, long length, IOException e) {
-        String where = this + " " + operation + "@" + offset + "+" + length + ": ";
-        if (e instanceof ClosedChannelException) {
-            return new DeviceException(Errno.ESHUTDOWN, where + "closed (" + e.getClass().getSimpleName() + ")", e);
-        }
-        return new DeviceException(noSpace(e) ? Errno.ENOSPC : Errno.EIO, where + e.getMessage(), e);
-    }
-
-    /**
-     * Whether {@code e} says the host is out of room. NIO reports errno only as strerror(3) text,
-     * so its messages are matched; native calls carry the errno.
-     */
-    static boolean noSpace(IOException e) {
-        if (e instanceof NativeException n) {
-            return n.noSpace();
-        }
-        String message = String.valueOf(e.getMessage());
-        return message.contains("No space left on device") || message.contains("Disk quota exceeded")
-                || message.contains("File too large");
     }
 }

@@ -4,8 +4,6 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockException;
 import dev.sprout.block.BlockSizes;
 import dev.sprout.block.Capabilities;
-import dev.sprout.block.DeviceException;
-import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
@@ -14,7 +12,6 @@ import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -35,14 +32,12 @@ public final class HostBlockDevice implements BlockDevice {
     /** sys/stat.h: the file type bits of st_mode, and the type of a block device. */
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
-    /** Zeroes to write at unaligned edges and where the device cannot zero; only duplicates are used. */
-    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     /** The device, as shown in messages. */
     private final Path path;
-    /** Reads and writes, through the page cache; the ioctls below keep it coherent. */
-    private final FileChannel channel;
-    /** The descriptor for fallocate(2) and the ioctls. */
+    /** Data I/O through the page cache (the ioctls below keep it coherent); an early end fails. */
+    private final ChannelIo io;
+    /** The descriptor for fallocate(2) and the ioctls; closed by {@link #io}. */
     private final NativeFile nativeFile;
     private final DeviceIoctls ioctls;
     /** The device size when opened. */
@@ -56,12 +51,9 @@ public final class HostBlockDevice implements BlockDevice {
     private volatile boolean noPunch;
     /** Set once BLKZEROOUT proved unsupported on this device. */
     private volatile boolean noZeroOut;
-    /** Set by {@link #close}; every later operation fails. */
-    private volatile boolean closed;
 
     private HostBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
         this.path = path;
-        this.channel = channel;
         this.nativeFile = nativeFile;
         this.ioctls = new DeviceIoctls(nativeFile);
         this.readOnly = readOnly;
@@ -84,6 +76,7 @@ public final class HostBlockDevice implements BlockDevice {
         this.size = bytes;
         this.logicalBlock = block;
         this.discardZeroes = zeroes;
+        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.FAIL);
     }
 
     /** Whether {@code path} is a block device (following symbolic links). */
@@ -134,53 +127,23 @@ public final class HostBlockDevice implements BlockDevice {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws BlockException {
-        ensureOpen();
-        int length = dst.remaining();
-        try {
-            long position = offset;
-            while (dst.hasRemaining()) {
-                int n = channel.read(dst, position);
-                if (n < 0) {
-                    throw new IOException("unexpected end of device at " + position);
-                }
-                position += n;
-            }
-        } catch (IOException e) {
-            throw failure("read", offset, length, e);
-        }
+        io.read(offset, dst);
     }
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws BlockException {
-        ensureWritable("write");
-        int length = src.remaining();
-        try {
-            long position = offset;
-            while (src.hasRemaining()) {
-                position += channel.write(src, position);
-            }
-            if (fua) {
-                channel.force(false);
-            }
-        } catch (IOException e) {
-            throw failure("write", offset, length, e);
-        }
+        io.write(offset, src, fua);
     }
 
     @Override
     public void flush() throws BlockException {
-        ensureOpen();
-        try {
-            channel.force(false);
-        } catch (IOException e) {
-            throw failure("flush", 0, size, e);
-        }
+        io.flush();
     }
 
     /** Discards the whole logical blocks in the range; a device without discard ignores it, as trims may be. */
     @Override
     public void trim(long offset, long length, boolean fua) throws BlockException {
-        ensureWritable("trim");
+        io.ensureWritable("trim");
         long start = alignUp(offset);
         long end = alignDown(offset + length);
         if (start < end) {
@@ -188,7 +151,7 @@ public final class HostBlockDevice implements BlockDevice {
                 ioctls.discard(start, end - start);
             } catch (NativeException e) {
                 if (!e.notSupported()) {
-                    throw failure("trim", offset, length, e);
+                    throw io.failure("trim", offset, length, e);
                 }
             }
         }
@@ -199,7 +162,7 @@ public final class HostBlockDevice implements BlockDevice {
 
     @Override
     public void zero(long offset, long length, ZeroFlags flags) throws BlockException {
-        ensureWritable("zero");
+        io.ensureWritable("zero");
         long end = offset + length;
         long start = Math.min(end, alignUp(offset));
         long alignedEnd = Math.max(start, alignDown(end));
@@ -208,14 +171,14 @@ public final class HostBlockDevice implements BlockDevice {
                 if (flags.fast()) {
                     throw RequestException.notFast(this);
                 }
-                writeZeroes(start, alignedEnd);
+                io.writeZeroes(start, alignedEnd - start);
             }
-            writeZeroes(offset, start);
-            writeZeroes(alignedEnd, end);
+            io.writeZeroes(offset, start - offset);
+            io.writeZeroes(alignedEnd, end - alignedEnd);
         } catch (BlockException e) {
             throw e;
         } catch (IOException e) {
-            throw failure("zero", offset, length, e);
+            throw io.failure("zero", offset, length, e);
         }
         if (flags.fua()) {
             flush();
@@ -250,28 +213,18 @@ public final class HostBlockDevice implements BlockDevice {
 
     @Override
     public void cache(long offset, long length) throws BlockException {
-        ensureOpen();
-        try {
-            nativeFile.willNeed(offset, length);
-        } catch (NativeException e) {
-            if (!e.notSupported()) {
-                throw failure("cache", offset, length, e);
-            }
-        }
+        io.cache(offset, length);
     }
 
     @Override
     public List<Extent> extents(long offset, long length) throws BlockException {
-        ensureOpen();
+        io.ensureOpen();
         return List.of(Extent.data(offset, length));
     }
 
     @Override
     public void close() throws IOException {
-        closed = true;
-        try (channel; nativeFile) {
-            // closes both, the native descriptor once its calls in progress have returned
-        }
+        io.close();
     }
 
     @Override
@@ -288,41 +241,11 @@ public final class HostBlockDevice implements BlockDevice {
         return offset / logicalBlock * logicalBlock;
     }
 
-    private void writeZeroes(long from, long to) throws IOException {
-        for (long position = from; position < to; ) {
-            ByteBuffer chunk = ZEROES.duplicate().limit((int) Math.min(ZEROES.capacity(), to - position));
-            while (chunk.hasRemaining()) {
-                position += channel.write(chunk, position);
-            }
-        }
-    }
-
     /** Returns true for a way of zeroing the device lacks; rethrows any other failure. */
     private static boolean unsupported(NativeException e) throws NativeException {
         if (!e.notSupported()) {
             throw e;
         }
         return true;
-    }
-
-    private void ensureOpen() throws DeviceException {
-        if (closed) {
-            throw new DeviceException(Errno.ESHUTDOWN, this + " is closed");
-        }
-    }
-
-    private void ensureWritable(String operation) throws BlockException {
-        ensureOpen();
-        if (readOnly) {
-            throw RequestException.readOnly(operation, this);
-        }
-    }
-
-    private DeviceException failure(String operation, long offset, long length, IOException e) {
-        String where = this + " " + operation + "@" + offset + "+" + length + ": ";
-        if (e instanceof ClosedChannelException) {
-            return new DeviceException(Errno.ESHUTDOWN, where + "closed (" + e.getClass().getSimpleName() + ")", e);
-        }
-        return new DeviceException(FileBlockDevice.noSpace(e) ? Errno.ENOSPC : Errno.EIO, where + e.getMessage(), e);
     }
 }

@@ -314,10 +314,10 @@ class FileBlockDeviceTest {
     @Test
     void hostOutOfSpaceMapsToEnospcAndOtherFailuresToEio() {
         for (String message : List.of("No space left on device", "Disk quota exceeded", "File too large")) {
-            assertThat(FileBlockDevice.noSpace(new IOException(message))).as(message).isTrue();
+            assertThat(ChannelIo.noSpace(new IOException(message))).as(message).isTrue();
         }
-        assertThat(FileBlockDevice.noSpace(new IOException("Input/output error"))).isFalse();
-        assertThat(FileBlockDevice.noSpace(new IOException())).isFalse();
+        assertThat(ChannelIo.noSpace(new IOException("Input/output error"))).isFalse();
+        assertThat(ChannelIo.noSpace(new IOException())).isFalse();
     }
 
     /** Writes at 1 GiB and across the last bytes, then checks data, extents and trimming there. */
