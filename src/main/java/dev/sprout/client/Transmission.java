@@ -48,7 +48,10 @@ final class Transmission implements AutoCloseable {
     Transmission(SocketWire wire, ExportInfo info) {
         this.wire = wire;
         this.info = info;
-        this.reader = Thread.ofVirtual().name("nbd-reader " + wire).start(this::readReplies);
+        // A platform thread: it spends its life blocked in read(2) on the socket. As a virtual thread
+        // every read that would block went through the poller and back onto a carrier, which made
+        // copying 512 MiB out of an export take 1.5 s instead of 0.85 s on 2 cores.
+        this.reader = Thread.ofPlatform().daemon(true).name("nbd-reader " + wire).start(this::readReplies);
     }
 
     /** Sends a request and returns its pending reply; {@code data} receives a READ's bytes. */
