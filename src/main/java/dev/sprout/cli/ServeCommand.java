@@ -98,12 +98,15 @@ final class ServeCommand implements Callable<Integer> {
                 server.serveStdio();
                 return 0;
             }
+            // The hook exists before the socket does: a SIGTERM as soon as a client can see the
+            // server must still close it and remove the socket.
+            CountDownLatch stopped = closeOnSignal(server);
             Endpoint endpoint = listen(server);
             writePidFile();
             if (run != null) {
                 return CaptiveCommand.run(run, endpoint.variables(exports.getFirst().name()));
             }
-            awaitTermination(server);
+            stopped.await();
             return 0;
         } finally {
             closeAll(exports);
@@ -193,8 +196,8 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** Serves until SIGINT or SIGTERM, then closes cleanly. */
-    private void awaitTermination(NbdServer server) throws InterruptedException {
+    /** Closes {@code server} cleanly on SIGINT or SIGTERM (or exit); the latch opens when it is closed. */
+    private CountDownLatch closeOnSignal(NbdServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -206,7 +209,7 @@ final class ServeCommand implements Callable<Integer> {
                 // exiting anyway
             }
         }));
-        stopped.await();
+        return stopped;
     }
 
     private static void deleteQuietly(Path... paths) {
