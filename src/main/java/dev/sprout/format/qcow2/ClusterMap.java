@@ -3,13 +3,20 @@ package dev.sprout.format.qcow2;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The guest-to-host mapping that reads, writes and zeroing share: L1/L2 tables and refcounts
  * behind one metadata lock, host clusters claimed within max-size, and flushes that write the
  * changed metadata in crash-safe order ({@link MetadataFlush}). The lock is held only for
- * in-memory work and table cache misses, never for data I/O.
+ * in-memory work, table cache misses and reserving new metadata clusters, never for data I/O.
+ *
+ * <p>On a full host disk: every new L2 table, refcount block and refcount table cluster gets its
+ * host space (fallocate) when it is placed, within the write that needs it, so that write fails
+ * with ENOSPC and a flush never needs room the disk lacks; a data cluster whose write failed is
+ * given back at once ({@link #abandon}).
  */
 final class ClusterMap {
 
@@ -29,6 +36,8 @@ final class ClusterMap {
     private volatile long maxSize;
     /** L2 tables counted against max-size by writes that have not mapped their cluster yet; guarded by {@link #meta}. */
     private int reservedL2;
+    /** Metadata clusters placed whose host space could not be reserved yet, oldest first; guarded by {@link #meta}. */
+    private final ArrayDeque<Long> unbacked = new ArrayDeque<>();
 
     ClusterMap(ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts) {
         this.file = file;
@@ -37,8 +46,11 @@ final class ClusterMap {
         this.refcounts = refcounts;
     }
 
-    /** A host cluster claimed for a guest cluster, and whether an L2 table was counted against max-size for it. */
-    record Claim(long host, boolean l2Reserved) {
+    /**
+     * A host cluster claimed for a guest cluster, whether it was newly allocated (not a zero
+     * cluster's own), and whether an L2 table was counted against max-size for it.
+     */
+    record Claim(long host, boolean fresh, boolean l2Reserved) {
     }
 
     /** Whether the image was opened for writing. */
@@ -79,7 +91,17 @@ final class ClusterMap {
         meta.lock();
         try {
             boolean reserved = checkQuota(cluster, reuse != 0 ? 0 : 1);
-            return new Claim(reuse != 0 ? reuse : refcounts.allocate(), reserved);
+            long host = reuse != 0 ? reuse : refcounts.allocate();
+            try {
+                ensureL2(cluster, host);
+            } catch (IOException | RuntimeException e) {
+                if (reuse == 0) {
+                    refcounts.unclaim(host);
+                }
+                release(reserved);
+                throw e;
+            }
+            return new Claim(host, reuse == 0, reserved);
         } finally {
             meta.unlock();
         }
@@ -87,6 +109,31 @@ final class ClusterMap {
 
     void release(Claim claim) {
         release(claim.l2Reserved());
+    }
+
+    /**
+     * Gives back a fresh claim whose data write failed (a full disk): its host space is punched,
+     * since a partial write may have allocated some, and the cluster is free again at once, as
+     * nothing maps it. Call before {@link #release}.
+     */
+    void abandon(Claim claim) {
+        if (!claim.fresh()) {
+            return;
+        }
+        try {
+            file.punch(claim.host(), header.clusterSize());
+        } catch (DeviceException e) {
+            // the cluster keeps its blocks but is free all the same
+        }
+        meta.lock();
+        try {
+            refcounts.unclaim(claim.host());
+        } catch (IOException e) {
+            // unreachable: the cluster's refcount block is loaded since it was allocated
+            throw new UncheckedIOException(e);
+        } finally {
+            meta.unlock();
+        }
     }
 
     /** Maps {@code cluster} to {@code entry}, dropping the host space {@code old} held. */
@@ -106,6 +153,9 @@ final class ClusterMap {
         try {
             boolean reserved = checkQuota(cluster, 0);
             try {
+                if (entry != 0) {
+                    ensureL2(cluster, 0);
+                }
                 set(cluster, entry, old);
             } finally {
                 release(reserved);
@@ -148,6 +198,36 @@ final class ClusterMap {
             reservedL2++;
         }
         return l2;
+    }
+
+    /**
+     * Gives guest cluster {@code cluster} an L2 table if it has none, after backing it and every
+     * other metadata cluster placed since the last call with host space; fails with ENOSPC before
+     * the table is added, taking its own allocation back. {@code data} is the data cluster
+     * claimed with it, which its write will fill. Called under {@link #meta}.
+     */
+    private void ensureL2(long cluster, long data) throws IOException {
+        long l2 = tables.hasL2(cluster) ? 0 : refcounts.allocate();
+        for (long placed : refcounts.takePlaced()) {
+            if (placed << header.clusterBits() != data) {
+                unbacked.add(placed);
+            }
+        }
+        try {
+            while (!unbacked.isEmpty()) {
+                file.reserve(unbacked.peekFirst() << header.clusterBits(), header.clusterSize());
+                unbacked.removeFirst();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (l2 != 0) {
+                unbacked.remove(l2 >>> header.clusterBits());
+                refcounts.unclaim(l2);
+            }
+            throw e;
+        }
+        if (l2 != 0) {
+            tables.addL2(cluster, l2);
+        }
     }
 
     private void release(boolean reserved) {

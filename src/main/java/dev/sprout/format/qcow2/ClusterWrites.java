@@ -80,7 +80,12 @@ final class ClusterWrites {
         boolean reuse = ClusterEntry.preallocatedZero(entry, header.version());
         ClusterMap.Claim claim = map.claim(cluster, reuse ? entry & Tables.OFFSET_MASK : 0);
         try {
-            file.write(claim.host(), whole, "data");
+            try {
+                file.write(claim.host(), whole, "data");
+            } catch (IOException | RuntimeException e) {
+                map.abandon(claim);
+                throw e;
+            }
             map.set(cluster, claim.host() | Tables.COPIED, reuse ? 0 : entry);
         } finally {
             map.release(claim);

@@ -85,7 +85,12 @@ final class ClusterZeroing {
         try {
             // Written, not just mapped: the host file must reach the cluster (qemu-img check calls a
             // reference past its end corrupt) and NO_HOLE asks for the space to be there.
-            file.write(claim.host(), ByteBuffer.allocate((int) header.clusterSize()), "data");
+            try {
+                file.write(claim.host(), ByteBuffer.allocate((int) header.clusterSize()), "data");
+            } catch (IOException | RuntimeException e) {
+                map.abandon(claim);
+                throw e;
+            }
             map.set(cluster, claim.host() | Tables.COPIED | Tables.ZERO, entry);
         } finally {
             map.release(claim);

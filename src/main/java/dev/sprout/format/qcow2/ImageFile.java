@@ -131,6 +131,21 @@ final class ImageFile implements Closeable {
         }
     }
 
+    /**
+     * Gives the range host blocks (fallocate, the size unchanged), so that writing it later cannot
+     * fail for lack of space; where fallocate is missing, zeroes are written instead.
+     */
+    void reserve(long offset, long length) throws DeviceException {
+        try {
+            nativeFile.allocate(offset, length);
+        } catch (NativeException e) {
+            if (!e.notSupported()) {
+                throw failure("reserve", offset, e);
+            }
+            write(offset, ByteBuffer.allocate((int) length), "reserve");
+        }
+    }
+
     /** Gives freed clusters back to the host; file systems without hole punching keep them. */
     void punch(long offset, long length) throws DeviceException {
         try {

@@ -39,6 +39,8 @@ final class Refcounts {
     private long endCluster;
     /** No free cluster lies below this one. */
     private long hint = 1;
+    /** Clusters taken since the last {@link #takePlaced}: data, L2 tables, refcount blocks and table. */
+    private List<Long> placed = new ArrayList<>();
 
     Refcounts(ImageFile file, Qcow2Header header) throws java.io.IOException {
         this.file = file;
@@ -89,7 +91,29 @@ final class Refcounts {
         }
         hint = cluster + 1;
         set(cluster, 1);
+        placed.add(cluster);
         return cluster << clusterBits;
+    }
+
+    /**
+     * Frees at once a cluster {@link #allocate} returned that nothing maps yet (its data or table
+     * write failed); deferring is needed only for clusters a durable mapping may still name.
+     */
+    void unclaim(long offset) throws java.io.IOException {
+        long cluster = offset >>> clusterBits;
+        set(cluster, 0);
+        hint = Math.min(hint, cluster);
+        placed.remove(Long.valueOf(cluster));
+    }
+
+    /** The clusters taken since the last call, in order, so the image can back them with host space. */
+    List<Long> takePlaced() {
+        if (placed.isEmpty()) {
+            return List.of();
+        }
+        List<Long> taken = placed;
+        placed = new ArrayList<>();
+        return taken;
     }
 
     /** Drops one reference to each host cluster of {@code [offset, offset+length)}, effective after the next mapping write. */
@@ -205,6 +229,7 @@ final class Refcounts {
             table[t] = cluster << clusterBits;
             tableDirty = true;
             set(cluster, 1);
+            placed.add(cluster);
             return block;
         }
         long offset = table[t] & Tables.OFFSET_MASK;
@@ -234,6 +259,7 @@ final class Refcounts {
         tableMoved = true;
         for (long c = first; c < first + clusters; c++) {
             set(c, 1);
+            placed.add(c);
         }
         free(oldOffset, oldLength);
     }

@@ -82,6 +82,14 @@ final class Tables {
         return (l1[(int) (cluster / l2Entries)] & OFFSET_MASK) != 0;
     }
 
+    /** Gives guest cluster {@code cluster} the empty L2 table at {@code l2Offset}; it has none yet. */
+    void addL2(long cluster, long l2Offset) {
+        int index = (int) (cluster / l2Entries);
+        l1[index] = l2Offset | COPIED;
+        l1Dirty = true;
+        dirty.put(l2Offset, new long[l2Entries]);
+    }
+
     /** Sets the L2 entry of guest cluster {@code cluster}, allocating its L2 table if it has none. */
     void set(long cluster, long entry, Refcounts refcounts) throws IOException {
         int index = (int) (cluster / l2Entries);
