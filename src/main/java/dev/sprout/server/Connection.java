@@ -114,11 +114,14 @@ final class Connection implements Runnable {
                 handler.refuse(request, new DeviceException(Errno.ESHUTDOWN, "server is shutting down"));
                 continue;
             }
-            if (inline) {
+            // A large WRITE runs on its own thread even when the device would not wait: copying it
+            // into the device then overlaps with receiving the next request.
+            boolean large = request instanceof Request.Write && request.length() > ConnectionInput.BUFFER_SIZE;
+            if (inline && !large) {
                 runInline(handler, request, in, out);
             } else {
                 ByteBuffer payload = readPayload(request, in);
-                if (answeredAtOnce(handler, request, payload)) {
+                if (!large && answeredAtOnce(handler, request, payload)) {
                     releaseQuietly(payload);
                     continue;
                 }
@@ -129,18 +132,13 @@ final class Connection implements Runnable {
     }
 
     /**
-     * Runs a request on the reader thread (the device never waits). A WRITE payload that fits the
-     * input buffer is handed to the device where it lies, without a copy.
+     * Runs a request on the reader thread (the device never waits). A WRITE's payload, which fits
+     * the input buffer here, is handed to the device where it lies, without a copy.
      */
     private void runInline(RequestHandler handler, Request request, ConnectionInput in, ConnectionOutput out)
             throws IOException {
-        if (!(request instanceof Request.Write) || request.length() > ConnectionInput.BUFFER_SIZE) {
-            ByteBuffer payload = readPayload(request, in);
-            try {
-                run(handler, request, payload);
-            } finally {
-                releaseQuietly(payload);
-            }
+        if (!(request instanceof Request.Write)) {
+            run(handler, request, null);
             return;
         }
         int length = (int) request.length();
