@@ -2,6 +2,7 @@ package dev.sprout.format.qcow2;
 
 import dev.sprout.block.BlockDevice;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /**
@@ -78,8 +79,7 @@ final class ClusterReads {
     }
 
     private static void fillZeroes(ByteBuffer dst) {
-        while (dst.hasRemaining()) {
-            dst.put((byte) 0);
-        }
+        MemorySegment.ofBuffer(dst).fill((byte) 0); // the bytes from position to limit
+        dst.position(dst.limit());
     }
 }
