@@ -48,6 +48,62 @@ final class ClusterReads {
     }
 
     /**
+     * Like {@link #read} but only if no byte needs waiting for the disk: host data in the page
+     * cache, zero clusters, and backing ranges the backing device can read at once. Returns false
+     * otherwise, with {@code dst}'s position and limit as they were.
+     */
+    boolean readIfReady(long offset, ByteBuffer dst) throws IOException {
+        long at = offset;
+        int start = dst.position();
+        int limit = dst.limit();
+        try {
+            while (dst.position() < limit) {
+                long cluster = at >>> header.clusterBits();
+                int within = (int) (at & (header.clusterSize() - 1));
+                int n = (int) Math.min(limit - dst.position(), header.clusterSize() - within);
+                dst.limit(dst.position() + n);
+                if (!locks.sharedGet(cluster, () -> readPartIfReady(cluster, within, dst))) {
+                    dst.position(start);
+                    return false;
+                }
+                at += n;
+            }
+            return true;
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** {@link #readPart} if that needs no waiting; the caller holds the cluster's lock. */
+    private boolean readPartIfReady(long cluster, int within, ByteBuffer dst) throws IOException {
+        long entry = map.entry(cluster);
+        long guest = (cluster << header.clusterBits()) + within;
+        return switch (ClusterEntry.kind(entry, header.version())) {
+            case DATA -> file.readIfCached((entry & Tables.OFFSET_MASK) + within, dst);
+            case COMPRESSED -> false;
+            case ZERO -> {
+                fillZeroes(dst);
+                yield true;
+            }
+            case UNALLOCATED -> readBackingIfReady(guest, dst);
+        };
+    }
+
+    private boolean readBackingIfReady(long guest, ByteBuffer dst) throws IOException {
+        if (backing != null && guest < backing.size()) {
+            int limit = dst.limit();
+            dst.limit((int) Math.min(limit, dst.position() + backing.size() - guest));
+            boolean ready = backing.readIfReady(guest, dst);
+            dst.limit(limit);
+            if (!ready) {
+                return false;
+            }
+        }
+        fillZeroes(dst);
+        return true;
+    }
+
+    /**
      * The L2 entry of {@code cluster}, looked up under the cluster's shared lock like every lookup
      * whose answer is acted on, so it never interleaves with a mapping change of that cluster.
      */

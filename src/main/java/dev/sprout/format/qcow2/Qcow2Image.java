@@ -184,6 +184,13 @@ public final class Qcow2Image implements BlockDevice {
         reads.read(offset, dst);
     }
 
+    /** Reads at once when the host clusters (or the backing file's bytes) are in the page cache. */
+    @Override
+    public boolean readIfReady(long offset, ByteBuffer dst) throws IOException {
+        ensureOpen();
+        return reads.readIfReady(offset, dst);
+    }
+
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         ensureWritable("write");
