@@ -15,9 +15,13 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        // Binding the libc calls through FFM costs a cold JVM 0.1-0.2 s; it runs on the other core
-        // while picocli, whose Java 5 classes the AOT cache cannot hold, builds its model here.
-        Thread.ofPlatform().daemon(true).name("bind-libc").start(NativeFile::available);
+        // Binding the libc calls through FFM costs a cold JVM 0.1-0.2 s; for the image tools it runs
+        // on the other core while picocli, whose Java 5 classes the AOT cache cannot hold, builds its
+        // model here. Not for serve: a RAM or null disk needs no libc, and on two cores the binding
+        // delayed its first answer by ~80 ms (a file backend binds when it opens the file).
+        if (args.length == 0 || !args[0].equals("serve")) {
+            Thread.ofPlatform().daemon(true).name("bind-libc").start(NativeFile::available);
+        }
         System.exit(execute(args));
     }
 
