@@ -11,7 +11,6 @@ import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -118,18 +117,7 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public boolean readIfReady(long offset, ByteBuffer dst) throws BlockException {
         io.ensureOpen();
-        if (!dst.isDirect()) {
-            return false;
-        }
-        try {
-            if (!nativeFile.readIfCached(offset, MemorySegment.ofBuffer(dst))) {
-                return false;
-            }
-        } catch (NativeException e) {
-            return false; // the ordinary read reports what is wrong
-        }
-        dst.position(dst.limit());
-        return true;
+        return nativeFile.readIfCached(offset, dst);
     }
 
     /**

@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -180,31 +181,40 @@ public final class NativeFile implements Closeable {
     }
 
     /**
-     * Reads {@code dst} (native memory) from {@code offset} only if every byte is in the page
-     * cache (preadv2(2) with RWF_NOWAIT); returns whether it did. False also when the kernel or
-     * file system cannot tell without waiting, in which case later calls skip the attempt.
+     * Fills {@code dst} from {@code offset} only if every byte is in the page cache (preadv2(2)
+     * with RWF_NOWAIT), advancing its position, and says whether it did. False, having read
+     * nothing, for heap buffers, when the data is not all cached, and on any failure: the
+     * caller's ordinary read then waits for the disk or reports the error. Where the kernel or
+     * file system cannot tell without waiting, later calls skip the attempt.
      */
-    public boolean readIfCached(long offset, MemorySegment dst) throws NativeException {
-        if (!noWaitReads || !dst.isNative()) {
+    public boolean readIfCached(long offset, ByteBuffer dst) {
+        if (!noWaitReads || !dst.isDirect()) {
             return false;
         }
-        long length = dst.byteSize();
-        long result = syscall("preadv2(RWF_NOWAIT)", (state, file) -> {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment iov = arena.allocate(IOVEC);
-                iov.set(ValueLayout.ADDRESS, 0, dst);
-                iov.set(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS.byteSize(), length);
-                return (long) LIBC.preadv2.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
-            }
-        });
+        MemorySegment bytes = MemorySegment.ofBuffer(dst);
+        long length = bytes.byteSize();
+        long result;
+        try {
+            result = syscall("preadv2(RWF_NOWAIT)", (state, file) -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment iov = arena.allocate(IOVEC);
+                    iov.set(ValueLayout.ADDRESS, 0, bytes);
+                    iov.set(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS.byteSize(), length);
+                    return (long) LIBC.preadv2.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
+                }
+            });
+        } catch (NativeException e) {
+            return false; // closed, or no native access
+        }
         if (result == -NativeException.EOPNOTSUPP || result == -NativeException.ENOSYS || result == -NativeException.EINVAL) {
             noWaitReads = false;
             return false;
         }
-        if (result < 0 && result != -NativeException.EAGAIN) {
-            throw new NativeException("preadv2(" + offset + "+" + length + ")", path, (int) -result);
+        if (result != length) {
+            return false; // EAGAIN, another error, or a short read: part of it is not cached
         }
-        return result == length; // a short read: part of it is not cached; the caller reads again
+        dst.position(dst.limit());
+        return true;
     }
 
     /**

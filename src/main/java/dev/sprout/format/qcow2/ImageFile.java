@@ -7,7 +7,6 @@ import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.Closeable;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
@@ -94,23 +93,9 @@ final class ImageFile implements Closeable {
         }
     }
 
-    /**
-     * Fills {@code dst} only if every byte is in the page cache, and says whether it did; false
-     * (having read nothing) also for heap buffers and files opened without native access.
-     */
+    /** Fills {@code dst} only if every byte is in the page cache, and says whether it did. */
     boolean readIfCached(long offset, ByteBuffer dst) {
-        if (!dst.isDirect()) {
-            return false;
-        }
-        try {
-            if (!nativeFile.readIfCached(offset, MemorySegment.ofBuffer(dst))) {
-                return false;
-            }
-        } catch (NativeException e) {
-            return false; // the ordinary read reports what is wrong
-        }
-        dst.position(dst.limit());
-        return true;
+        return nativeFile.readIfCached(offset, dst);
     }
 
     /** Fills {@code dst}; bytes past the end of the file read as zeroes. */
