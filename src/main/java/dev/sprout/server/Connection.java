@@ -150,11 +150,7 @@ final class Connection implements Runnable {
 
     /** Whether the device could run {@code request} without waiting, and did, on this thread. */
     private boolean answeredAtOnce(RequestHandler handler, Request request, ByteBuffer payload) throws IOException {
-        if (!(request instanceof Request.Read) && !(request instanceof Request.Write)) {
-            return false;
-        }
-        return ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie()))
-                .call(() -> handler.handleIfReady(request, payload));
+        return context(request).call(() -> handler.handleIfReady(request, payload));
     }
 
     private void runConcurrently(RequestHandler handler, Request request, ByteBuffer payload) {
@@ -169,7 +165,7 @@ final class Connection implements Runnable {
     /** Runs one request with its context bound; a reply that cannot be sent ends the connection. */
     private void run(RequestHandler handler, Request request, ByteBuffer payload) {
         try {
-            ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie())).call(() -> {
+            context(request).call(() -> {
                 handler.handle(request, payload);
                 return null;
             });
@@ -177,6 +173,11 @@ final class Connection implements Runnable {
             LOG.log(Level.DEBUG, "{0}: reply failed: {1}", who, e.toString());
             shutdownQuietly();
         }
+    }
+
+    /** Binds who is asking, for the layers (the log names the connection and cookie). */
+    private ScopedValue.Carrier context(Request request) {
+        return ScopedValue.where(RequestContext.CURRENT, new RequestContext(id, request.cookie()));
     }
 
     /** A WRITE's payload in a pooled buffer; null for other requests. */

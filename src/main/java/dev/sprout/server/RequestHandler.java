@@ -83,21 +83,21 @@ final class RequestHandler {
      * @throws IOException only when the reply cannot be sent: the connection is broken
      */
     boolean handleIfReady(Request request, ByteBuffer payload) throws IOException {
+        if (!(request instanceof Request.Read) && !(request instanceof Request.Write)) {
+            return false;
+        }
         try {
+            check.check(request);
             switch (request) {
                 case Request.Read r -> {
-                    check.check(request);
                     return read(r, true);
                 }
                 case Request.Write w -> {
-                    check.check(request);
                     if (!device.writeIfReady(w.offset(), payload, w.has(CommandFlag.FUA))) {
                         return false;
                     }
                 }
-                default -> {
-                    return false;
-                }
+                default -> throw new IllegalStateException("only READ and WRITE get here");
             }
         } catch (ReplyFailure broken) {
             throw broken.getCause();
