@@ -2,6 +2,7 @@ package dev.sprout.client;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Capabilities;
+import dev.sprout.block.Closing;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -54,13 +55,7 @@ public final class MultiConnectionDevice implements BlockDevice {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            for (NbdBlockDevice device : all) {
-                try {
-                    device.close();
-                } catch (IOException closing) {
-                    e.addSuppressed(closing);
-                }
-            }
+            Closing.allAfter(e, all);
             throw e;
         }
         return new MultiConnectionDevice(all);
@@ -124,21 +119,7 @@ public final class MultiConnectionDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
-        IOException first = null;
-        for (NbdBlockDevice connection : connections) {
-            try {
-                connection.close();
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        Closing.all(connections);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.sprout.format.qcow2;
 
+import dev.sprout.block.Closing;
 import dev.sprout.block.Extent;
 import java.io.Closeable;
 import java.io.IOException;
@@ -74,7 +75,7 @@ public final class ChainMap implements Closeable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            closeAll(layers);
+            Closing.allAfter(e, layers);
             throw e;
         }
         return new ChainMap(List.copyOf(layers));
@@ -146,25 +147,7 @@ public final class ChainMap implements Closeable {
 
     @Override
     public void close() throws IOException {
-        closeAll(layers);
-    }
-
-    private static void closeAll(List<? extends Closeable> layers) throws IOException {
-        IOException first = null;
-        for (Closeable layer : layers) {
-            try {
-                layer.close();
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        Closing.all(layers);
     }
 
     /** How one layer holds a range. */
