@@ -7,10 +7,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,7 +31,7 @@ class CowExt4IT {
     void writesLandInTheOverlayAndTheBaseImageStaysAsItWas(String layer) throws Exception {
         long seed = System.nanoTime();
         Path base = baseImage(seed);
-        String digest = sha256(base);
+        String digest = FileTrees.sha256(base);
         FileTime mtime = Files.getLastModifiedTime(base);
         Path tmp = Files.createDirectory(dir.resolve("tmp"));
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
@@ -81,7 +78,7 @@ class CowExt4IT {
             disk.unmount();
         }
 
-        assertThat(sha256(base)).as("the base image's bytes").isEqualTo(digest);
+        assertThat(FileTrees.sha256(base)).as("the base image's bytes").isEqualTo(digest);
         assertThat(Files.getLastModifiedTime(base)).as("the base image's mtime").isEqualTo(mtime);
         try (var left = Files.list(tmp)) {
             assertThat(left).as("files left in tmp=").isEmpty();
@@ -111,18 +108,5 @@ class CowExt4IT {
             Cmd.run("losetup", "-d", loop).assertSuccess();
         }
         return base;
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try (var in = Files.newInputStream(file)) {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
     }
 }

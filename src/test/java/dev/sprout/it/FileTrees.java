@@ -3,14 +3,31 @@ package dev.sprout.it;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Seeded test data for the file system tests, and the comparison of two trees. */
+/** Seeded test data for the file system tests, the comparison of two trees, and file checksums. */
 final class FileTrees {
 
     private FileTrees() {
+    }
+
+    /** The SHA-256 of a file's bytes, in hex: to show that an image was not changed. */
+    static String sha256(Path file) throws IOException {
+        try (var in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
     }
 
     static byte[] randomBytes(int length, long seed) {

@@ -6,10 +6,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,7 +33,7 @@ class Qcow2OverlayExt4IT {
     void deletedFilesAndFstrimGiveTheOverlaysSpaceBack(String served) throws Exception {
         long seed = System.nanoTime();
         Path base = baseImage();
-        String digest = sha256(base);
+        String digest = FileTrees.sha256(base);
         Path overlay = dir.resolve("overlay.qcow2");
         String[] serveArgs = served.equals("image") ? new String[] {overlay.toString()}
                 : new String[] {"--layer", "cow:overlay=" + overlay, "file", base.toString()};
@@ -78,7 +75,7 @@ class Qcow2OverlayExt4IT {
         Map<String, Object> check = Json.object(
                 Cmd.run("qemu-img", "check", "--output=json", overlay.toString()).assertSuccess().stdout());
         assertThat(check).containsEntry("check-errors", 0L).doesNotContainKeys("corruptions", "leaks");
-        assertThat(sha256(base)).as("the base image's bytes").isEqualTo(digest);
+        assertThat(FileTrees.sha256(base)).as("the base image's bytes").isEqualTo(digest);
     }
 
     /** The overlay's allocated host bytes, as stat(1) reports its blocks. */
@@ -95,18 +92,5 @@ class Qcow2OverlayExt4IT {
         }
         Cmd.run(SLOW, "mkfs.ext4", "-q", base.toString()).assertSuccess();
         return base;
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try (var in = Files.newInputStream(file)) {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
     }
 }
