@@ -18,35 +18,16 @@ import org.junit.jupiter.api.io.TempDir;
  * The block device contract over real loop devices ({@code losetup}, so root only; skipped
  * otherwise), with 512-byte and 4 KiB logical blocks, writable and read-only.
  */
-class HostBlockDeviceContractTest extends BlockDeviceContract {
+class HostBlockDeviceContractTest {
 
     @TempDir
     static Path dir;
 
-    @Override
-    protected BlockDevice newDevice(long size) throws IOException {
-        return loop(size, 512, false);
-    }
-
-    @Override
-    protected boolean supportsUnalignedSize() {
-        return false;
-    }
-
-    /** A discard covers whole logical blocks only, and what they read afterwards is up to the device. */
-    @Override
-    protected boolean trimReadsZeroes() {
-        return false;
-    }
-
-    /** With 4 KiB logical blocks: zeroing and discards align to them, the edges are written. */
-    @Nested
-    class FourKiBLogicalBlocks extends BlockDeviceContract {
-
-        @Override
-        protected BlockDevice newDevice(long size) throws IOException {
-            return loop(size, 4096, false);
-        }
+    /**
+     * The contract on a loop device: sizes are whole logical blocks, and a discard covers whole
+     * logical blocks only, what they read afterwards being up to the device.
+     */
+    abstract class OnALoopDevice extends BlockDeviceContract {
 
         @Override
         protected boolean supportsUnalignedSize() {
@@ -59,9 +40,29 @@ class HostBlockDeviceContractTest extends BlockDeviceContract {
         }
     }
 
+    /** With 512-byte logical blocks. */
+    @Nested
+    class FiveHundredTwelveByteLogicalBlocks extends OnALoopDevice {
+
+        @Override
+        protected BlockDevice newDevice(long size) throws IOException {
+            return loop(size, 512, false);
+        }
+    }
+
+    /** With 4 KiB logical blocks: zeroing and discards align to them, the edges are written. */
+    @Nested
+    class FourKiBLogicalBlocks extends OnALoopDevice {
+
+        @Override
+        protected BlockDevice newDevice(long size) throws IOException {
+            return loop(size, 4096, false);
+        }
+    }
+
     /** Opened read-only over a device of zeroes. */
     @Nested
-    class ReadOnly extends BlockDeviceContract {
+    class ReadOnly extends OnALoopDevice {
 
         @Override
         protected BlockDevice newDevice(long size) throws IOException {
@@ -70,16 +71,6 @@ class HostBlockDeviceContractTest extends BlockDeviceContract {
 
         @Override
         protected boolean writable() {
-            return false;
-        }
-
-        @Override
-        protected boolean supportsUnalignedSize() {
-            return false;
-        }
-
-        @Override
-        protected boolean trimReadsZeroes() {
             return false;
         }
     }
