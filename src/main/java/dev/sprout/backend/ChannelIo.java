@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Positional I/O on the {@link FileChannel} of a device in a host file or block device, with the
@@ -32,6 +33,21 @@ final class ChannelIo implements Closeable {
         FAIL
     }
 
+    /** Whether writes from several threads go to the host one at a time. */
+    enum Writers {
+        /**
+         * One at a time, in the order they arrive: for a regular file. Linux filesystems (ext4, XFS,
+         * btrfs, tmpfs) take the inode's lock exclusively for every buffered write, so concurrent
+         * pwrite(2) calls on one file run one after another anyway, and the waiters spin on that
+         * lock in the kernel (a copy of 2 GiB with 16 writers spent 10-13% of its CPU time in
+         * rwsem_spin_on_owner). Waiting here parks the thread instead and leaves the core to
+         * reading the next request.
+         */
+        ONE_AT_A_TIME,
+        /** All at once: a block device's buffered writes take no such lock. */
+        CONCURRENT
+    }
+
     /** The device, as named in messages. */
     private final BlockDevice device;
     /** Shared by every thread, which is safe for positional I/O. */
@@ -43,17 +59,20 @@ final class ChannelIo implements Closeable {
     /** Whether every modification fails with EPERM. */
     private final boolean readOnly;
     private final ShortRead shortRead;
+    /** Held around every write to the channel when writes go one at a time, else null. */
+    private final ReentrantLock writeLock;
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
 
     ChannelIo(BlockDevice device, FileChannel channel, NativeFile nativeFile, long size, boolean readOnly,
-            ShortRead shortRead) {
+            ShortRead shortRead, Writers writers) {
         this.device = device;
         this.channel = channel;
         this.nativeFile = nativeFile;
         this.size = size;
         this.readOnly = readOnly;
         this.shortRead = shortRead;
+        this.writeLock = writers == Writers.ONE_AT_A_TIME ? new ReentrantLock() : null;
     }
 
     /** Fills {@code dst} from {@code offset}; where the channel ends early, as {@link ShortRead} says. */
@@ -85,10 +104,7 @@ final class ChannelIo implements Closeable {
         ensureWritable("write");
         int length = src.remaining();
         try {
-            long position = offset;
-            while (src.hasRemaining()) {
-                position += channel.write(src, position);
-            }
+            writeFully(src, offset);
             if (fua) {
                 channel.force(false);
             }
@@ -124,12 +140,25 @@ final class ChannelIo implements Closeable {
      * that the device is writable and maps a failure with {@link #failure} for its own operation.
      */
     void writeZeroes(long offset, long length) throws IOException {
-        long position = offset;
         long end = offset + length;
-        while (position < end) {
-            ByteBuffer chunk = ZEROES.duplicate().limit((int) Math.min(ZEROES.capacity(), end - position));
-            while (chunk.hasRemaining()) {
-                position += channel.write(chunk, position);
+        for (long position = offset; position < end; ) {
+            int chunk = (int) Math.min(ZEROES.capacity(), end - position);
+            writeFully(ZEROES.duplicate().limit(chunk), position);
+            position += chunk;
+        }
+    }
+
+    private void writeFully(ByteBuffer src, long offset) throws IOException {
+        if (writeLock != null) {
+            writeLock.lock();
+        }
+        try {
+            for (long position = offset; src.hasRemaining(); ) {
+                position += channel.write(src, position);
+            }
+        } finally {
+            if (writeLock != null) {
+                writeLock.unlock();
             }
         }
     }

@@ -51,7 +51,8 @@ public final class FileBlockDevice implements BlockDevice {
         this.size = channel.size();
         this.extents = new FileExtents(nativeFile, size);
         this.readOnly = readOnly;
-        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.ZERO_FILL);
+        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.ZERO_FILL,
+                ChannelIo.Writers.ONE_AT_A_TIME);
     }
 
     /** Opens the existing regular file at {@code path}; its size is the device size. */

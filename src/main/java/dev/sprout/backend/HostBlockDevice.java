@@ -76,7 +76,8 @@ public final class HostBlockDevice implements BlockDevice {
         this.size = bytes;
         this.logicalBlock = block;
         this.discardZeroes = zeroes;
-        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.FAIL);
+        this.io = new ChannelIo(this, channel, nativeFile, size, readOnly, ChannelIo.ShortRead.FAIL,
+                ChannelIo.Writers.CONCURRENT);
     }
 
     /** Whether {@code path} is a block device (following symbolic links). */
