@@ -6,6 +6,7 @@ import dev.sprout.block.Capabilities;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
+import dev.sprout.block.WriteLease;
 import dev.sprout.block.ZeroFlags;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -88,7 +89,7 @@ public final class MemoryBlockDevice implements BlockDevice {
             int inPage = (int) (from - pageStart);
             long chunk = Math.min(PAGE_SIZE - inPage, end - from);
             out.asSlice(filled, from - offset - filled).fill((byte) 0);
-            entry.getValue().copyTo(inPage, out, from - offset, chunk);
+            copyPage(entry.getKey(), entry.getValue(), inPage, out, from - offset, chunk);
             filled = from - offset + chunk;
         }
         out.asSlice(filled).fill((byte) 0);
@@ -112,6 +113,99 @@ public final class MemoryBlockDevice implements BlockDevice {
             done += chunk;
         }
         src.position(src.limit());
+    }
+
+    /**
+     * Lends fresh pages for a write of whole pages, which then replace the pages in the map
+     * instead of being copied into them: the payload is copied once, from the socket, where
+     * {@link #write} copies it a second time. Pages that arrive all zeroes are dropped as in
+     * {@link #write}. Other writes get no lease.
+     */
+    @Override
+    public WriteLease leaseWrite(long offset, int length) {
+        if (closed || length <= 0 || ((offset | length) & PAGE_MASK) != 0 || offset > size - length) {
+            return null;
+        }
+        MemoryPage[] fresh = new MemoryPage[length >>> PAGE_SHIFT];
+        try {
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] = MemoryPage.unfilled();
+            }
+        } catch (OutOfMemoryError e) {
+            freeAll(fresh);
+            return null; // the plain write reports ENOMEM where it runs out
+        }
+        return new PageLease(offset >>> PAGE_SHIFT, fresh);
+    }
+
+    /** Fresh pages lent for one write of whole pages from {@code first} on. */
+    private final class PageLease implements WriteLease {
+        private final long first;
+        private final MemoryPage[] fresh;
+        private final ByteBuffer[] buffers;
+
+        PageLease(long first, MemoryPage[] fresh) {
+            this.first = first;
+            this.fresh = fresh;
+            this.buffers = new ByteBuffer[fresh.length];
+            for (int i = 0; i < fresh.length; i++) {
+                buffers[i] = fresh[i].buffer();
+            }
+        }
+
+        @Override
+        public ByteBuffer[] buffers() {
+            return buffers;
+        }
+
+        @Override
+        public void commit(boolean fua) throws DeviceException {
+            if (closed) {
+                release();
+                ensureOpen();
+            }
+            for (int i = 0; i < fresh.length; i++) {
+                if (fresh[i].isZero()) {
+                    zeroPage(first + i, 0, PAGE_SIZE);
+                    fresh[i].free();
+                } else {
+                    install(first + i, fresh[i]);
+                }
+            }
+        }
+
+        @Override
+        public void release() {
+            freeAll(fresh);
+        }
+    }
+
+    private static void freeAll(MemoryPage[] pages) {
+        for (MemoryPage page : pages) {
+            if (page != null) {
+                page.free();
+            }
+        }
+    }
+
+    /** Puts a filled page in the map at {@code index}, retiring the page it replaces. */
+    private void install(long index, MemoryPage fresh) {
+        while (true) {
+            MemoryPage old = pages.get(index);
+            if (old == null) {
+                if (pages.putIfAbsent(index, fresh) == null) {
+                    pageCount.incrementAndGet();
+                    return;
+                }
+                continue;
+            }
+            synchronized (old) {
+                if (!old.retired() && pages.replace(index, old, fresh)) {
+                    old.replaceAndFree();
+                    return;
+                }
+            }
+        }
     }
 
     @Override
@@ -198,6 +292,17 @@ public final class MemoryBlockDevice implements BlockDevice {
         return true;
     }
 
+    /** Copies from {@code page}, or from the page that replaced it meanwhile, or zeroes if none did. */
+    private void copyPage(long index, MemoryPage page, int inPage, MemorySegment out, long outOffset, long length) {
+        for (MemoryPage current = page; !current.copyTo(inPage, out, outOffset, length); ) {
+            current = pages.get(index);
+            if (current == null) {
+                out.asSlice(outOffset, length).fill((byte) 0);
+                return;
+            }
+        }
+    }
+
     /** Makes {@code [offset, offset+length)} read as zeroes, in time proportional to its pages. */
     private void clear(long offset, long length) {
         long end = offset + length;
@@ -221,11 +326,11 @@ public final class MemoryBlockDevice implements BlockDevice {
                     page = fresh;
                     pageCount.incrementAndGet();
                 } else {
-                    fresh.detachAndFree(); // another writer won the race; its page serves
+                    fresh.free(); // another writer won the race; its page serves
                 }
             }
             synchronized (page) {
-                if (!page.detached()) {
+                if (!page.retired()) {
                     page.copyFrom(src, srcOffset, inPage, length);
                     return;
                 }
@@ -241,7 +346,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                 return;
             }
             synchronized (page) {
-                if (page.detached()) {
+                if (page.retired()) {
                     continue;
                 }
                 if (from > 0 || to < PAGE_SIZE) {
@@ -260,7 +365,7 @@ public final class MemoryBlockDevice implements BlockDevice {
 
     private MemoryPage allocate(long index) throws DeviceException {
         try {
-            return new MemoryPage();
+            return MemoryPage.zeroed();
         } catch (OutOfMemoryError e) {
             throw new DeviceException(Errno.ENOMEM, this + " cannot allocate page@" + (index << PAGE_SHIFT), e);
         }

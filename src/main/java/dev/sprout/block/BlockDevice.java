@@ -90,6 +90,18 @@ public interface BlockDevice extends Closeable {
         return true;
     }
 
+    /**
+     * Buffers of the device's own to receive the payload of a WRITE of {@code length} bytes at
+     * {@code offset}, which {@link WriteLease#commit} then makes the device's data without copying
+     * it again; or null, the default, when the device has none for this write: the caller then
+     * reads the payload into a buffer of its own and calls {@link #write}. The server commits on
+     * the thread that reads requests, so a device lends only where committing never waits. Layers
+     * keep the default, since they must see every write's bytes.
+     */
+    default WriteLease leaseWrite(long offset, int length) {
+        return null;
+    }
+
     /** Releases resources. Further calls fail. */
     @Override
     void close() throws IOException;

@@ -4,6 +4,7 @@ import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.RequestContext;
 import dev.sprout.block.RequestException;
+import dev.sprout.block.WriteLease;
 import dev.sprout.nbd.ProtocolException;
 import dev.sprout.nbd.Request;
 
@@ -117,7 +118,10 @@ final class Connection implements Runnable {
             // A large WRITE runs on its own thread even when the device would not wait: copying it
             // into the device then overlaps with receiving the next request.
             boolean large = request instanceof Request.Write && request.length() > ConnectionInput.BUFFER_SIZE;
-            if (inline && !large) {
+            WriteLease lease = large ? handler.lease((Request.Write) request) : null;
+            if (lease != null) {
+                runLeased(handler, (Request.Write) request, lease, in);
+            } else if (inline && !large) {
                 runInline(handler, request, in, out);
             } else {
                 ByteBuffer payload = readPayload(request, in);
@@ -148,6 +152,21 @@ final class Connection implements Runnable {
         run(handler, request, in.require(length, "write payload"));
     }
 
+    /**
+     * Runs a WRITE on the reader thread with its payload read straight into the buffers the device
+     * lent, which it then takes as they are: no copy of the payload, and no hand-off.
+     */
+    private void runLeased(RequestHandler handler, Request.Write write, WriteLease lease, ConnectionInput in)
+            throws IOException {
+        try {
+            in.readFully(lease.buffers(), "write payload");
+        } catch (IOException e) {
+            lease.release();
+            throw e;
+        }
+        run(write, () -> handler.handleLeased(write, lease));
+    }
+
     /** Whether the device could run {@code request} without waiting, and did, on this thread. */
     private boolean answeredAtOnce(RequestHandler handler, Request request, ByteBuffer payload) throws IOException {
         return context(request).call(() -> handler.handleIfReady(request, payload));
@@ -162,11 +181,21 @@ final class Connection implements Runnable {
         }
     }
 
-    /** Runs one request with its context bound; a reply that cannot be sent ends the connection. */
+    /** Runs one request; a reply that cannot be sent ends the connection. */
     private void run(RequestHandler handler, Request request, ByteBuffer payload) {
+        run(request, () -> handler.handle(request, payload));
+    }
+
+    /** One step of a request that sends its reply. */
+    private interface ReplyingStep {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code step} with the request's context bound; a reply that cannot be sent ends the connection. */
+    private void run(Request request, ReplyingStep step) {
         try {
             context(request).call(() -> {
-                handler.handle(request, payload);
+                step.run();
                 return null;
             });
         } catch (IOException e) {

@@ -3,7 +3,7 @@ package dev.sprout.server;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.ScatteringByteChannel;
 
 /**
  * The client-to-server byte stream of one connection, read through a buffer so that small
@@ -14,11 +14,11 @@ final class ConnectionInput {
     /** Bytes buffered at most; also the largest request payload read in place. */
     static final int BUFFER_SIZE = 64 * 1024;
 
-    private final ReadableByteChannel channel;
+    private final ScatteringByteChannel channel;
     /** Read-mode view of bytes received but not yet consumed. */
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE).flip();
 
-    ConnectionInput(ReadableByteChannel channel) {
+    ConnectionInput(ScatteringByteChannel channel) {
         this.channel = channel;
     }
 
@@ -63,6 +63,31 @@ final class ConnectionInput {
         while (dst.hasRemaining()) {
             if (channel.read(dst) < 0) {
                 throw new EOFException("connection closed while reading " + what);
+            }
+        }
+    }
+
+    /**
+     * Fills every buffer of {@code dsts} completely, in order: first from the buffer, then with
+     * scattering reads straight from the channel.
+     */
+    void readFully(ByteBuffer[] dsts, String what) throws IOException {
+        int first = 0;
+        for (; first < dsts.length && buffer.hasRemaining(); first++) {
+            ByteBuffer dst = dsts[first];
+            int fromBuffer = Math.min(buffer.remaining(), dst.remaining());
+            dst.put(buffer.slice(buffer.position(), fromBuffer));
+            buffer.position(buffer.position() + fromBuffer);
+            if (dst.hasRemaining()) {
+                break;
+            }
+        }
+        while (first < dsts.length) {
+            if (channel.read(dsts, first, dsts.length - first) < 0) {
+                throw new EOFException("connection closed while reading " + what);
+            }
+            while (first < dsts.length && !dsts[first].hasRemaining()) {
+                first++;
             }
         }
     }

@@ -6,13 +6,13 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.GatheringByteChannel;
-import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.ScatteringByteChannel;
 import java.nio.channels.SocketChannel;
 
 /** The byte pipe to one client: a socket, or standard input and output. */
 sealed interface Link extends Closeable {
 
-    ReadableByteChannel in();
+    ScatteringByteChannel in();
 
     GatheringByteChannel out();
 
@@ -24,7 +24,7 @@ sealed interface Link extends Closeable {
 
     /** A TCP or Unix domain socket. */
     record Socket(SocketChannel channel) implements Link {
-        public ReadableByteChannel in() {
+        public ScatteringByteChannel in() {
             return channel;
         }
 
@@ -51,7 +51,7 @@ sealed interface Link extends Closeable {
     }
 
     /** Standard input and output (the -s mode nbdfuse --command uses). */
-    record Stdio(ReadableByteChannel in, GatheringByteChannel out) implements Link {
+    record Stdio(ScatteringByteChannel in, GatheringByteChannel out) implements Link {
         static Stdio open() {
             return new Stdio(new FileInputStream(FileDescriptor.in).getChannel(),
                     new FileOutputStream(FileDescriptor.out).getChannel());

@@ -2,6 +2,8 @@ package dev.sprout.server;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
+import dev.sprout.block.RequestException;
+import dev.sprout.block.WriteLease;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.CommandFlag;
 import dev.sprout.nbd.NbdError;
@@ -107,6 +109,35 @@ final class RequestHandler {
         }
         sendSimple(request, null);
         return true;
+    }
+
+    /**
+     * Buffers the device lends for a WRITE's payload (see {@link BlockDevice#leaseWrite}), or null
+     * when it lends none or the request is invalid: the caller then reads the payload into a
+     * buffer of its own and calls {@link #handle}, which answers an invalid request.
+     */
+    WriteLease lease(Request.Write write) {
+        try {
+            check.check(write);
+        } catch (RequestException invalid) {
+            return null;
+        }
+        return device.leaseWrite(write.offset(), (int) write.length());
+    }
+
+    /**
+     * Commits a WRITE whose payload was read into the device's lent buffers, and sends its reply.
+     *
+     * @throws IOException only when the reply cannot be sent: the connection is broken
+     */
+    void handleLeased(Request.Write write, WriteLease lease) throws IOException {
+        try {
+            lease.commit(write.has(CommandFlag.FUA));
+        } catch (Exception failure) {
+            fail(write, failure);
+            return;
+        }
+        sendSimple(write, null);
     }
 
     /** Answers {@code request} with an error without running it (shutdown, oversized payload). */

@@ -3,6 +3,7 @@ package dev.sprout.backend;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sprout.block.Extent;
+import dev.sprout.block.WriteLease;
 import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,6 +17,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 
 /**
  * Random sequences of writes, zeroes and trims on a memory device, checked against byte arrays:
@@ -83,16 +85,34 @@ class MemoryBlockDevicePropertiesTest {
         long offset = window.base() + op.start();
         int length = op.length(window);
         byte[] data = switch (op.kind()) {
-            case WRITE_RANDOM, WRITE_ZEROES, WRITE_SPARSE -> op.data(length);
+            case WRITE_RANDOM, WRITE_ZEROES, WRITE_SPARSE, WRITE_LEASED -> op.data(length);
             case ZERO, ZERO_NO_HOLE_FAST, TRIM -> new byte[length];
         };
         switch (op.kind()) {
             case WRITE_RANDOM, WRITE_ZEROES, WRITE_SPARSE -> device.write(offset, ByteBuffer.wrap(data), false);
+            case WRITE_LEASED -> writeLeased(device, offset, data);
             case ZERO -> device.zero(offset, length, ZeroFlags.PUNCH);
             case ZERO_NO_HOLE_FAST -> device.zero(offset, length, new ZeroFlags(true, true, true));
             case TRIM -> device.trim(offset, length, false);
         }
         System.arraycopy(data, 0, model.get(op.window()), op.start(), length);
+    }
+
+    /** Writes through lent pages where the device lends them (whole pages), else as a plain write. */
+    private static void writeLeased(MemoryBlockDevice device, long offset, byte[] data) throws IOException {
+        WriteLease lease = device.leaseWrite(offset, data.length);
+        if (lease == null) {
+            assertThat(offset % PAGE != 0 || data.length % PAGE != 0).as("lease refused at %d+%d", offset, data.length)
+                    .isTrue();
+            device.write(offset, ByteBuffer.wrap(data), false);
+            return;
+        }
+        ByteBuffer payload = ByteBuffer.wrap(data);
+        for (ByteBuffer buffer : lease.buffers()) {
+            buffer.put(payload.slice(payload.position(), buffer.remaining()));
+            payload.position(payload.position() + buffer.capacity());
+        }
+        lease.commit(false);
     }
 
     /** The extents a model implies: each page with a non-zero byte is data, the rest holes, merged. */
@@ -142,11 +162,19 @@ class MemoryBlockDevicePropertiesTest {
             return Combinators.combine(Arbitraries.of(Kind.class), start, length, Arbitraries.integers())
                     .as((kind, s, l, seed) -> new Op(kind, w, s, l, seed));
         });
-        return op.list().ofMinSize(1).ofMaxSize(25);
+        // Writes of whole pages, which the device takes through lent pages.
+        Arbitrary<Op> leased = Arbitraries.integers().between(0, windows.size() - 1).flatMap(w -> {
+            int pages = windows.get(w).length() / PAGE;
+            return Combinators.combine(Arbitraries.integers().between(0, pages - 1),
+                            Arbitraries.integers().between(1, pages), Arbitraries.integers())
+                    .as((page, count, seed) -> new Op(Kind.WRITE_LEASED, w, page * PAGE,
+                            Math.min(count, pages - page) * PAGE, seed));
+        });
+        return Arbitraries.frequencyOf(Tuple.of(4, op), Tuple.of(1, leased)).list().ofMinSize(1).ofMaxSize(25);
     }
 
     /** What an operation does. */
-    enum Kind { WRITE_RANDOM, WRITE_ZEROES, WRITE_SPARSE, ZERO, ZERO_NO_HOLE_FAST, TRIM }
+    enum Kind { WRITE_RANDOM, WRITE_ZEROES, WRITE_SPARSE, WRITE_LEASED, ZERO, ZERO_NO_HOLE_FAST, TRIM }
 
     /** A page-aligned part of the device, modelled by a byte array of whole pages. */
     record Window(long base, int length) {
@@ -167,6 +195,16 @@ class MemoryBlockDevicePropertiesTest {
             Random random = new Random(seed);
             switch (kind) {
                 case WRITE_RANDOM -> random.nextBytes(data);
+                case WRITE_LEASED -> {
+                    // Whole pages of random bytes and of zeroes, in a random order.
+                    for (int page = 0; page * PAGE < length; page++) {
+                        if (random.nextBoolean()) {
+                            byte[] bytes = new byte[Math.min(PAGE, length - page * PAGE)];
+                            random.nextBytes(bytes);
+                            System.arraycopy(bytes, 0, data, page * PAGE, bytes.length);
+                        }
+                    }
+                }
                 case WRITE_SPARSE -> {
                     int lastOfFirstPage = Math.min(length, PAGE - start % PAGE) - 1;
                     int[] places = {0, length - 1, lastOfFirstPage, Math.min(length - 1, lastOfFirstPage + 1),

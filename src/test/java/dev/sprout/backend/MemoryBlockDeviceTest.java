@@ -8,13 +8,19 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockDeviceContract;
 import dev.sprout.block.ByteSize;
 import dev.sprout.block.Capabilities;
+import dev.sprout.block.DeviceException;
 import dev.sprout.block.Extent;
+import dev.sprout.block.WriteLease;
 import dev.sprout.block.ZeroFlags;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class MemoryBlockDeviceTest extends BlockDeviceContract {
@@ -72,6 +78,113 @@ class MemoryBlockDeviceTest extends BlockDeviceContract {
                 assertThat(read(device, offset, data.length)).as("non-zero byte at %d", at).isEqualTo(data);
             }
         }
+    }
+
+    @Test
+    void lentPagesReplaceWholePagesAndPagesOfZeroesAreDropped() throws Exception {
+        try (MemoryBlockDevice device = MemoryBlockDevice.create(1 << 20)) {
+            write(device, 0, randomBytes(4 * PAGE_SIZE, 1));
+            byte[] data = new byte[4 * PAGE_SIZE];
+            byte[] fresh = randomBytes(PAGE_SIZE, 2);
+            System.arraycopy(fresh, 0, data, PAGE_SIZE, PAGE_SIZE); // pages 0 and 2 zero, 1 data, 3 one byte
+            data[4 * PAGE_SIZE - 1] = 9;
+            WriteLease lease = device.leaseWrite(0, data.length);
+            assertThat(lease.buffers()).hasSize(4);
+            fill(lease, data);
+            lease.commit(false);
+
+            assertThat(read(device, 0, data.length)).isEqualTo(data);
+            assertThat(device.allocatedBytes()).isEqualTo(2L * PAGE_SIZE);
+            assertThat(device.extents(0, 4L * PAGE_SIZE)).containsExactly(Extent.unallocated(0, PAGE_SIZE),
+                    Extent.data(PAGE_SIZE, PAGE_SIZE), Extent.unallocated(2L * PAGE_SIZE, PAGE_SIZE),
+                    Extent.data(3L * PAGE_SIZE, PAGE_SIZE));
+        }
+    }
+
+    @Test
+    void lendsOnlyForWholePagesInsideTheDeviceAndAReleasedLeaseChangesNothing() throws Exception {
+        try (MemoryBlockDevice device = MemoryBlockDevice.create(4L * PAGE_SIZE + 512)) {
+            assertThat(device.leaseWrite(1, PAGE_SIZE)).isNull();
+            assertThat(device.leaseWrite(0, PAGE_SIZE + 1)).isNull();
+            assertThat(device.leaseWrite(4L * PAGE_SIZE, PAGE_SIZE)).as("past the end").isNull();
+            assertThat(device.leaseWrite(0, 0)).isNull();
+
+            byte[] before = randomBytes(PAGE_SIZE, 3);
+            write(device, PAGE_SIZE, before);
+            WriteLease lease = device.leaseWrite(PAGE_SIZE, PAGE_SIZE);
+            fill(lease, randomBytes(PAGE_SIZE, 4));
+            lease.release();
+            assertThat(read(device, PAGE_SIZE, PAGE_SIZE)).isEqualTo(before);
+            assertThat(device.allocatedBytes()).isEqualTo(PAGE_SIZE);
+
+            WriteLease late = device.leaseWrite(0, PAGE_SIZE);
+            device.close();
+            assertThatThrownBy(() -> late.commit(false)).isInstanceOf(DeviceException.class).hasMessageContaining("closed");
+        }
+    }
+
+    /**
+     * Readers racing with pages being replaced see, for every page, the whole old page or the
+     * whole new one: never zeroes (a replaced page is not a removed one) and never a mix.
+     */
+    @Test
+    void readersRacingReplacementsSeeWholeOldOrNewPages() throws Exception {
+        int pages = 8;
+        try (MemoryBlockDevice device = MemoryBlockDevice.create((long) pages * PAGE_SIZE)) {
+            write(device, 0, filled(pages * PAGE_SIZE, 1));
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<String> seen = new AtomicReference<>();
+            List<Thread> readers = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                readers.add(Thread.ofPlatform().start(() -> {
+                    ByteBuffer buffer = ByteBuffer.allocateDirect(pages * PAGE_SIZE);
+                    while (!stop.get() && seen.get() == null) {
+                        try {
+                            device.read(0, buffer.clear());
+                        } catch (IOException e) {
+                            seen.set(e.toString());
+                        }
+                        for (int page = 0; page < pages; page++) {
+                            byte first = buffer.get(page * PAGE_SIZE);
+                            for (int i = 1; i < PAGE_SIZE; i++) {
+                                if (first == 0 || buffer.get(page * PAGE_SIZE + i) != first) {
+                                    seen.compareAndSet(null, "page " + page + " starts with " + first
+                                            + " and has " + buffer.get(page * PAGE_SIZE + i) + " at " + i);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }));
+            }
+            for (int round = 0; round < 2000 && seen.get() == null; round++) {
+                WriteLease lease = device.leaseWrite(0, pages * PAGE_SIZE);
+                fill(lease, filled(pages * PAGE_SIZE, 1 + round % 255));
+                lease.commit(false);
+            }
+            stop.set(true);
+            for (Thread reader : readers) {
+                reader.join();
+            }
+            assertThat(seen.get()).isNull();
+            assertThat(device.allocatedBytes()).isEqualTo((long) pages * PAGE_SIZE);
+        }
+    }
+
+    private static byte[] filled(int length, int value) {
+        byte[] data = new byte[length];
+        Arrays.fill(data, (byte) value);
+        return data;
+    }
+
+    private static void fill(WriteLease lease, byte[] data) {
+        ByteBuffer payload = ByteBuffer.wrap(data);
+        for (ByteBuffer buffer : lease.buffers()) {
+            int n = buffer.remaining();
+            buffer.put(payload.slice(payload.position(), n));
+            payload.position(payload.position() + n);
+        }
+        assertThat(payload.hasRemaining()).isFalse();
     }
 
     @Test

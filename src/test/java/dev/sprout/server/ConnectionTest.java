@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -226,6 +227,57 @@ class ConnectionTest {
                         : new byte[BLOCK];
                 assertThat(assembled.get(cookie).array()).as("cookie %d", cookie).isEqualTo(want);
             }
+        }
+    }
+
+    /**
+     * Large WRITEs: whole 64 KiB pages (which the memory device takes through lent pages, read
+     * straight from the socket), part pages, and pages of zeroes over data, pipelined and split
+     * at random places, including inside the payloads.
+     */
+    @Test
+    void largeWritesOfWholeAndPartPagesSplitAtRandomPlacesLandWhole() throws Exception {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        int page = 64 * 1024;
+        record Write(long offset, byte[] data) { }
+        List<Write> writes = List.of(new Write(0, pattern(2 * page, 1)), new Write(2L * page, pattern(16 * page, 2)),
+                new Write(18L * page + 512, pattern(16 * page + 4096, 3)), new Write(40L * page, pattern(3 * page, 4)),
+                new Write(48L * page, pattern(4 * page, 5)));
+        try (RawNbdClient client = server.negotiated(false, false)) {
+            WireBytes pipeline = new WireBytes();
+            for (int i = 0; i < writes.size(); i++) {
+                pipeline.raw(writeRequest(i, writes.get(i).offset(), writes.get(i).data()));
+            }
+            client.sendInPieces(pipeline.bytes(), random, 100_000);
+            for (int i = 0; i < writes.size(); i++) {
+                assertThat(client.readSimpleReply().error()).as("seed %d", seed).isZero();
+            }
+            for (Write write : writes) {
+                assertReads(client, write.offset(), write.data());
+            }
+            byte[] zeroes = new byte[2 * page];
+            client.send(writeRequest(9, 48L * page, zeroes));
+            assertThat(client.readSimpleReply()).isEqualTo(new SimpleReply(0, 9));
+            byte[] rest = Arrays.copyOfRange(writes.get(4).data(), 2 * page, 4 * page);
+            assertReads(client, 48L * page, zeroes);
+            assertReads(client, 50L * page, rest);
+        }
+    }
+
+    /** A payload cut short by the client going away never lands, in whole pages or in part. */
+    @Test
+    void aLargeWriteWhosePayloadIsCutShortChangesNothing() throws Exception {
+        int page = 64 * 1024;
+        byte[] before = pattern(16 * page, 7);
+        try (RawNbdClient client = server.negotiated(false, false)) {
+            client.write(1, 0, before);
+            assertThat(client.readSimpleReply()).isEqualTo(new SimpleReply(0, 1));
+            byte[] torn = writeRequest(2, 0, pattern(16 * page, 8));
+            client.send(Arrays.copyOf(torn, torn.length - 12 * page));
+        }
+        try (RawNbdClient reader = server.negotiated(false, false)) {
+            assertReads(reader, 0, before);
         }
     }
 
