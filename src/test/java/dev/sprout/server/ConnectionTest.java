@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.backend.NullBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.nbd.HandshakeFlag;
@@ -262,6 +263,29 @@ class ConnectionTest {
             byte[] rest = Arrays.copyOfRange(writes.get(4).data(), 2 * page, 4 * page);
             assertReads(client, 48L * page, zeroes);
             assertReads(client, 50L * page, rest);
+        }
+    }
+
+    /** On a null device large payloads are read into a shared sink; the stream stays in step around them. */
+    @Test
+    void aNullDeviceReadsLargePayloadsAndKeepsTheStreamInStep() throws Exception {
+        Random random = new Random();
+        try (RunningServer sink = RunningServer.start(dir.resolve("null"), new NullBlockDevice(1L << 40));
+             RawNbdClient client = sink.negotiated(false, false)) {
+            WireBytes pipeline = new WireBytes();
+            int[] lengths = {(1 << 20) + 100, 65_537, 4 << 20, 300};
+            for (int i = 0; i < lengths.length; i++) {
+                pipeline.raw(writeRequest(i, 4096L * i, pattern(lengths[i], i)));
+                pipeline.raw(RawNbdClient.header(READ, 0, 100 + i, 512, 512));
+            }
+            client.sendInPieces(pipeline.bytes(), random, 200_000);
+            for (int i = 0; i < 2 * lengths.length; i++) {
+                SimpleReply reply = client.readSimpleReply();
+                assertThat(reply.error()).isZero();
+                if (reply.cookie() >= 100) {
+                    assertThat(client.read(512)).containsOnly(0);
+                }
+            }
         }
     }
 
