@@ -39,9 +39,12 @@ final class MemoryPage {
         return new MemoryPage(NativeMemory.allocateZeroed(MemoryBlockDevice.PAGE_SIZE));
     }
 
-    /** A page of undefined bytes, to be filled through {@link #buffer} before anyone else sees it. */
-    static MemoryPage unfilled() {
-        return new MemoryPage(NativeMemory.allocate(MemoryBlockDevice.PAGE_SIZE));
+    /**
+     * A page of undefined bytes over {@code memory} (a page's worth from {@link #retire} or
+     * {@link NativeMemory#allocate}), to be filled through {@link #buffer} before anyone else sees it.
+     */
+    static MemoryPage unfilled(MemorySegment memory) {
+        return new MemoryPage(memory);
     }
 
     /** The whole page as a buffer, for filling a page no other thread can see yet. */
@@ -104,21 +107,29 @@ final class MemoryPage {
         freeWhenUnpinned();
     }
 
-    /** Like {@link #detachAndFree}, for a page another page has replaced in the map. */
-    void replaceAndFree() {
+    /**
+     * Marks the page replaced and, once no reader holds it, returns its memory for another page;
+     * the caller holds the lock and has put the other page in the map.
+     */
+    MemorySegment replace() {
         replaced = true;
-        freeWhenUnpinned();
+        awaitUnpinned();
+        return data;
     }
 
-    /** Frees a page that was never in the map. */
-    void free() {
-        NativeMemory.free(data);
+    /** The memory of a page that was never in the map, for another page. */
+    MemorySegment retire() {
+        return data;
     }
 
     private void freeWhenUnpinned() {
+        awaitUnpinned();
+        NativeMemory.free(data);
+    }
+
+    private void awaitUnpinned() {
         while (pins.get() > 0) {
             Thread.onSpinWait();
         }
-        NativeMemory.free(data);
     }
 }
