@@ -4,10 +4,13 @@ import dev.sprout.block.BlockDevice;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
- * The read path: each guest cluster under its shared lock, from its host cluster, decompressed,
- * as zeroes, or from the backing file (zeroes past its end or without one).
+ * The read path: a request's clusters under their shared locks, cut by {@link ReadPlan} into pieces
+ * that each take one I/O: host clusters that lie back to back in one read, compressed clusters
+ * decompressed one by one, zero clusters filled at once, and runs of unallocated clusters in one
+ * read of the backing file (zeroes past its end or without one).
  */
 final class ClusterReads {
 
@@ -35,11 +38,16 @@ final class ClusterReads {
         int limit = dst.limit();
         try {
             while (dst.position() < limit) {
-                long cluster = at >>> header.clusterBits();
-                int within = (int) (at & (header.clusterSize() - 1));
-                int n = (int) Math.min(limit - dst.position(), header.clusterSize() - within);
-                dst.limit(dst.position() + n);
-                locks.shared(cluster, () -> readPart(cluster, within, dst));
+                long first = at >>> header.clusterBits();
+                long start = at;
+                int n = windowLength(at, limit - dst.position());
+                locks.sharedGet(first, clusters(at, n), () -> {
+                    for (ReadPlan.Piece piece : plan(start, n)) {
+                        dst.limit(dst.position() + piece.length());
+                        readPiece(piece, dst);
+                    }
+                    return true;
+                });
                 at += n;
             }
         } finally {
@@ -58,11 +66,19 @@ final class ClusterReads {
         int limit = dst.limit();
         try {
             while (dst.position() < limit) {
-                long cluster = at >>> header.clusterBits();
-                int within = (int) (at & (header.clusterSize() - 1));
-                int n = (int) Math.min(limit - dst.position(), header.clusterSize() - within);
-                dst.limit(dst.position() + n);
-                if (!locks.sharedGet(cluster, () -> readPartIfReady(cluster, within, dst))) {
+                long first = at >>> header.clusterBits();
+                long from = at;
+                int n = windowLength(at, limit - dst.position());
+                boolean ready = locks.sharedGet(first, clusters(at, n), () -> {
+                    for (ReadPlan.Piece piece : plan(from, n)) {
+                        dst.limit(dst.position() + piece.length());
+                        if (!readPieceIfReady(piece, dst)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+                if (!ready) {
                     dst.position(start);
                     return false;
                 }
@@ -74,18 +90,32 @@ final class ClusterReads {
         }
     }
 
-    /** {@link #readPart} if that needs no waiting; the caller holds the cluster's lock. */
-    private boolean readPartIfReady(long cluster, int within, ByteBuffer dst) throws IOException {
-        long entry = map.entry(cluster);
-        long guest = (cluster << header.clusterBits()) + within;
-        return switch (ClusterEntry.kind(entry, header.version())) {
-            case DATA -> file.readIfCached((entry & Tables.OFFSET_MASK) + within, dst);
-            case COMPRESSED -> false;
-            case ZERO -> {
+    /** How many of {@code remaining} bytes from {@code at} on lie in the clusters one lock call may hold. */
+    private int windowLength(long at, int remaining) {
+        long first = at >>> header.clusterBits();
+        long windowEnd = (first + ClusterLocks.MAX_SHARED) << header.clusterBits();
+        return (int) Math.min(remaining, windowEnd - at);
+    }
+
+    /** How many clusters {@code [at, at + length)} touches. */
+    private int clusters(long at, int length) {
+        return (int) (((at + length - 1) >>> header.clusterBits()) - (at >>> header.clusterBits()) + 1);
+    }
+
+    private List<ReadPlan.Piece> plan(long offset, int length) throws IOException {
+        return ReadPlan.of(offset, length, header.clusterBits(), header.version(), map::entry);
+    }
+
+    /** {@link #readPiece} if that needs no waiting; the caller holds the clusters' locks. */
+    private boolean readPieceIfReady(ReadPlan.Piece piece, ByteBuffer dst) throws IOException {
+        return switch (piece) {
+            case ReadPlan.HostData d -> file.readIfCached(d.host(), dst);
+            case ReadPlan.Compressed _ -> false;
+            case ReadPlan.Zeroes _ -> {
                 fillZeroes(dst);
                 yield true;
             }
-            case UNALLOCATED -> readBackingIfReady(guest, dst);
+            case ReadPlan.FromBacking b -> readBackingIfReady(b.guest(), dst);
         };
     }
 
@@ -113,14 +143,26 @@ final class ClusterReads {
 
     /** Reads bytes of one guest cluster into {@code dst}; the caller holds its lock. */
     void readPart(long cluster, int within, ByteBuffer dst) throws IOException {
-        long entry = map.entry(cluster);
-        long guest = (cluster << header.clusterBits()) + within;
-        switch (ClusterEntry.kind(entry, header.version())) {
-            case DATA -> file.read((entry & Tables.OFFSET_MASK) + within, dst, "data");
-            case COMPRESSED -> dst.put(CompressedCluster.read(file, entry, header.clusterBits(), header.compressionType()),
-                    within, dst.remaining());
-            case ZERO -> fillZeroes(dst);
-            case UNALLOCATED -> readBacking(guest, dst);
+        int limit = dst.limit();
+        try {
+            for (ReadPlan.Piece piece : plan((cluster << header.clusterBits()) + within, dst.remaining())) {
+                dst.limit(dst.position() + piece.length());
+                readPiece(piece, dst);
+            }
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
+    /** Reads one piece into {@code dst}, whose remaining bytes are the piece's; the caller holds the clusters' locks. */
+    private void readPiece(ReadPlan.Piece piece, ByteBuffer dst) throws IOException {
+        switch (piece) {
+            case ReadPlan.HostData d -> file.read(d.host(), dst, "data");
+            case ReadPlan.Compressed c -> dst.put(
+                    CompressedCluster.read(file, c.entry(), header.clusterBits(), header.compressionType()),
+                    c.within(), c.length());
+            case ReadPlan.Zeroes _ -> fillZeroes(dst);
+            case ReadPlan.FromBacking b -> readBacking(b.guest(), dst);
         }
     }
 
