@@ -1,5 +1,6 @@
 package dev.sprout.cli;
 
+import dev.sprout.client.MultiConnectionDevice;
 import dev.sprout.format.qcow2.Qcow2Compression;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
@@ -47,9 +48,10 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
     int requests = 16;
 
-    @Option(names = "--connections", paramLabel = "N", description = "Connections to an NBD source or destination"
-            + " whose server advertises multi-conn (default ${DEFAULT-VALUE}); requests are spread over them.")
-    int connections = 1;
+    @Option(names = "--connections", paramLabel = "N|auto", description = "Connections to an NBD source or destination"
+            + " whose server advertises multi-conn; requests are spread over them. auto (the default): one per core,"
+            + " 2 to 4, or one when the server does not advertise multi-conn.")
+    String connections = "auto";
 
     @Option(names = "--flush", description = "Flush the destination before finishing (fdatasync for a file, FLUSH"
             + " for NBD): slower, but the copy is on disk when sprout exits.")
@@ -72,11 +74,26 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression, connections), bar ? stderr : null)
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression, connectionCount()), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         stdout.flush();
         // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.
         stderr.println(summary.line());
         return 0;
+    }
+
+    private int connectionCount() {
+        if (connections.equalsIgnoreCase("auto")) {
+            return MultiConnectionDevice.AUTO;
+        }
+        try {
+            int count = Integer.parseInt(connections);
+            if (count >= 1) {
+                return count;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below with the accepted values.
+        }
+        throw new IllegalArgumentException("--connections takes auto or a number from 1 to 64, not '" + connections + "'");
     }
 }

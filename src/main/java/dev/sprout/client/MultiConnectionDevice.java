@@ -32,17 +32,38 @@ public final class MultiConnectionDevice implements BlockDevice {
     }
 
     /**
-     * Opens {@code uri} over {@code count} connections when its server allows several; otherwise
-     * over one, telling {@code notes} why.
+     * A connection count meaning "decide": {@link #autoCount()} connections when the server
+     * advertises multi-conn, one (without a note) when it does not.
+     */
+    public static final int AUTO = 0;
+
+    /**
+     * The connections {@link #AUTO} opens to a multi-conn server: one per core, at least 2 and at
+     * most 4 (nbdcopy opens up to 4, one per thread; measured on 2 cores copying a 4 GiB half-data
+     * image out of nbdkit and sprout, 2 connections took 0.6-0.8x the time of 1, and 4 were no
+     * faster than 2).
+     */
+    public static int autoCount() {
+        return Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4);
+    }
+
+    /**
+     * Opens {@code uri} over {@code count} connections (or {@link #AUTO}) when its server allows
+     * several; otherwise over one, telling {@code notes} why when more were asked for.
      */
     public static BlockDevice connect(String uri, int count, Consumer<String> notes) throws IOException {
         NbdBlockDevice first = NbdBlockDevice.connect(uri);
-        if (count <= 1) {
+        if (count == 1) {
             return first;
         }
         if (!first.info().has(TransmissionFlag.CAN_MULTI_CONN)) {
-            notes.accept(uri + " does not advertise multi-conn: using 1 connection, not " + count);
+            if (count != AUTO) {
+                notes.accept(uri + " does not advertise multi-conn: using 1 connection, not " + count);
+            }
             return first;
+        }
+        if (count == AUTO) {
+            count = autoCount();
         }
         List<NbdBlockDevice> all = new ArrayList<>(List.of(first));
         try {

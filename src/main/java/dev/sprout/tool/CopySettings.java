@@ -1,5 +1,6 @@
 package dev.sprout.tool;
 
+import dev.sprout.client.MultiConnectionDevice;
 import dev.sprout.format.qcow2.Qcow2Compression;
 
 /**
@@ -9,7 +10,8 @@ import dev.sprout.format.qcow2.Qcow2Compression;
  * @param flush    flush the destination before reporting success (a file destination: before it
  *                 is renamed); off by default, as in {@code qemu-img convert} and {@code nbdcopy}
  * @param compression compress every data cluster of a new qcow2 file this way, or null for none
- * @param connections connections to each NBD end whose server allows several (multi-conn)
+ * @param connections connections to each NBD end whose server allows several (multi-conn), or
+ *                    {@link MultiConnectionDevice#AUTO} to let the client decide
  */
 public record CopySettings(int requests, boolean flush, Qcow2Compression compression, int connections) {
 
@@ -17,19 +19,14 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
         if (requests < 1) {
             throw new IllegalArgumentException("--requests must be at least 1");
         }
-        if (connections < 1 || connections > 64) {
-            throw new IllegalArgumentException("--connections must be from 1 to 64");
+        if (connections != MultiConnectionDevice.AUTO && (connections < 1 || connections > 64)) {
+            throw new IllegalArgumentException("--connections must be auto or from 1 to 64");
         }
     }
 
-    /** The defaults: 16 requests, no final flush, no compression, one connection. */
+    /** The defaults: 16 requests, no final flush, no compression, connections decided per NBD end. */
     public static CopySettings defaults() {
-        return new CopySettings(16, false, null, 1);
-    }
-
-    /** Uncompressed, one connection. */
-    public CopySettings(int requests, boolean flush) {
-        this(requests, flush, null, 1);
+        return new CopySettings(16, false, null, MultiConnectionDevice.AUTO);
     }
 
     Copy.Options options(boolean freshDestination) {

@@ -61,4 +61,15 @@ class MultiConnectionDeviceContractTest extends BlockDeviceContract {
         }
         assertThat(notes).isEmpty();
     }
+
+    @Test
+    void autoOpensOnePerCoreFromTwoToFourWhenTheServerAllowsSeveral() throws IOException {
+        List<String> notes = new ArrayList<>();
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(1 << 20));
+             BlockDevice device = MultiConnectionDevice.connect(server.uri(), MultiConnectionDevice.AUTO, notes::add)) {
+            assertThat(((MultiConnectionDevice) device).connectionCount())
+                    .isEqualTo(Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4));
+        }
+        assertThat(notes).isEmpty();
+    }
 }

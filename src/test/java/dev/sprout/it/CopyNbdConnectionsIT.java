@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -68,6 +69,85 @@ class CopyNbdConnectionsIT {
                     + " does not advertise multi-conn: using 1 connection, not 4");
             Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri).assertSuccess();
         }
+    }
+
+    /** The connections the default ({@code auto}) opens to a multi-conn server: one per core, 2 to 4. */
+    private static int autoConnections() {
+        return Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4);
+    }
+
+    @Test
+    void byDefaultACopyToAndFromSproutsServerTakesSeveralConnections() throws Exception {
+        Path source = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), 32 * MiB, System.nanoTime());
+        Path log = dir.resolve("io.log");
+        Path back = dir.resolve("back.img");
+        try (SproutServer server = SproutServer.start(dir, "--layer", "log:file=" + log, "memory", "32M")) {
+            Cmd.Result in = sprout("copy", source.toString(), server.uri()).assertSuccess();
+            assertThat(in.stderr()).doesNotContain("note:");
+            sprout("copy", server.uri(), back.toString()).assertSuccess();
+            Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), server.uri()).assertSuccess();
+        }
+        Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), back.toString()).assertSuccess();
+        assertThat(connections(log, WRITE_CONNECTION)).as("connections that wrote").hasSize(autoConnections());
+        // The copy out's connections, and qemu-img compare's one.
+        assertThat(connections(log, READ_CONNECTION)).as("connections that read").hasSize(autoConnections() + 1);
+    }
+
+    /** Connections nbdkit's log filter saw open. */
+    private static long nbdkitConnections(Path log) throws Exception {
+        return Files.readAllLines(log).stream().filter(line -> line.matches(".* connection=\\d+ Connect .*")).count();
+    }
+
+    /**
+     * The default against nbdkit as the peer: as many connections as with sprout's server when it
+     * advertises multi-conn, one and no note when its multi-conn filter takes that away.
+     */
+    @Test
+    void byDefaultNbdkitGetsSeveralConnectionsWithMultiConnAndOneWithout() throws Exception {
+        Path source = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), 32 * MiB, System.nanoTime());
+        // "plugin": what the memory plugin says, which is multi-conn.
+        for (String mode : List.of("plugin", "disable")) {
+            Path socket = dir.resolve(mode + ".sock");
+            Path log = dir.resolve(mode + ".log");
+            String uri = "nbd+unix:///?socket=" + socket;
+            Path back = dir.resolve(mode + ".img");
+            try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
+                    socket.toString(), "--filter=log", "--filter=multi-conn", "memory", "32M", "logfile=" + log,
+                    "multi-conn-mode=" + mode)) {
+                boolean multiConn = mode.equals("plugin");
+                assertThat(Cmd.run("nbdinfo", "--can", "multi-conn", uri).exitCode()).isEqualTo(multiConn ? 0 : 2);
+                long before = nbdkitConnections(log);
+                Cmd.Result in = sprout("copy", source.toString(), uri).assertSuccess();
+                assertThat(in.stderr()).doesNotContain("note:");
+                sprout("copy", uri, back.toString()).assertSuccess();
+                long copies = nbdkitConnections(log) - before;
+                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri).assertSuccess();
+                assertThat(copies).as("connections of both copies, multi-conn-mode=%s", mode)
+                        .isEqualTo(multiConn ? 2L * autoConnections() : 2L);
+            }
+            Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), back.toString()).assertSuccess();
+        }
+    }
+
+    /**
+     * An export that takes at most 64 KiB per READ or WRITE (nbdkit's blocksize-policy filter
+     * failing anything larger with EINVAL) gets the 1 MiB chunks of a copy split, both ways.
+     */
+    @Test
+    void readsAndWritesStayWithinAMaximumBlockSizeOf64KiB() throws Exception {
+        Path source = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), 8 * MiB, 11);
+        Path socket = dir.resolve("small.sock");
+        String uri = "nbd+unix:///?socket=" + socket;
+        Path back = dir.resolve("back.img");
+        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
+                socket.toString(), "--filter=blocksize-policy", "memory", "8M", "blocksize-maximum=64K",
+                "blocksize-error-policy=error")) {
+            assertThat(Cmd.run("nbdinfo", uri).assertSuccess().stdout()).contains("block_size_maximum: 65536");
+            sprout("copy", source.toString(), uri).assertSuccess();
+            Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri).assertSuccess();
+            sprout("copy", uri, back.toString()).assertSuccess();
+        }
+        Cmd.run("cmp", source.toString(), back.toString()).assertSuccess();
     }
 
     /**
