@@ -32,7 +32,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Map<String, Object> facts;
-        try (BlockDevice device = ImageOpener.open(image, true)) {
+        try (BlockDevice device = ImageOpener.openToDescribe(image)) {
             facts = ImageInfo.describe(image, device);
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -15,11 +15,13 @@ import java.util.List;
  * @param structuredReplies whether the server agreed to structured replies
  * @param allocationContext the id of base:allocation, or -1 when not negotiated
  * @param contexts          the metadata contexts negotiated
+ * @param offeredContexts   every metadata context the server offers for the export
+ *                          (LIST_META_CONTEXT without queries); empty unless asked for
  * @param fixedNewstyle     false when the server offered only the old newstyle handshake
  * @param usedExportName    the export was chosen with NBD_OPT_EXPORT_NAME (the server refused GO)
  */
 public record ExportInfo(long size, int flags, int minimumBlock, int preferredBlock, long maximumBlock,
-                         boolean structuredReplies, int allocationContext, List<String> contexts,
+                         boolean structuredReplies, int allocationContext, List<String> contexts, List<String> offeredContexts,
                          boolean fixedNewstyle, boolean usedExportName) {
 
     public boolean has(TransmissionFlag flag) {

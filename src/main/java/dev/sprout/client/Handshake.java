@@ -18,8 +18,9 @@ import java.util.List;
 
 /**
  * The client side of fixed newstyle negotiation (proto.md: "Fixed newstyle negotiation"):
- * STRUCTURED_REPLY, SET_META_CONTEXT base:allocation, then GO asking for block sizes, falling
- * back to EXPORT_NAME when the server does not know GO.
+ * STRUCTURED_REPLY, (when asked) LIST_META_CONTEXT with no queries, SET_META_CONTEXT
+ * base:allocation, then GO asking for block sizes, falling back to EXPORT_NAME when the server
+ * does not know GO.
  */
 final class Handshake {
 
@@ -29,6 +30,7 @@ final class Handshake {
 
     private final SocketWire wire;
     private final String export;
+    private final boolean listContexts;
 
     private int minimumBlock = 1;
     private int preferredBlock = 4096;
@@ -37,15 +39,20 @@ final class Handshake {
     private boolean fixed;
     private int allocationContext = -1;
     private final List<String> contexts = new ArrayList<>();
+    private final List<String> offeredContexts = new ArrayList<>();
 
-    private Handshake(SocketWire wire, String export) {
+    private Handshake(SocketWire wire, String export, boolean listContexts) {
         this.wire = wire;
         this.export = export;
+        this.listContexts = listContexts;
     }
 
-    /** Negotiates {@code export} over {@code wire}; on return the connection is in transmission. */
-    static ExportInfo run(SocketWire wire, String export) throws IOException {
-        return new Handshake(wire, export).run();
+    /**
+     * Negotiates {@code export} over {@code wire}; on return the connection is in transmission.
+     * With {@code listContexts} it first asks for every metadata context the server offers.
+     */
+    static ExportInfo run(SocketWire wire, String export, boolean listContexts) throws IOException {
+        return new Handshake(wire, export, listContexts).run();
     }
 
     private ExportInfo run() throws IOException {
@@ -67,8 +74,11 @@ final class Handshake {
             return exportName(noZeroes);
         }
         structured = simpleAck(OptionType.STRUCTURED_REPLY);
+        if (listContexts) {
+            metaContexts(OptionType.LIST_META_CONTEXT, List.of(), offeredContexts);
+        }
         if (structured) {
-            setMetaContext();
+            metaContexts(OptionType.SET_META_CONTEXT, List.of(BASE_ALLOCATION), contexts);
         }
         return go(noZeroes);
     }
@@ -84,23 +94,27 @@ final class Handshake {
         return !reply.isError();
     }
 
-    private void setMetaContext() throws IOException {
-        wire.write(OptionRequests.option(OptionType.SET_META_CONTEXT,
-                OptionRequests.metaContextQuery(export, List.of(BASE_ALLOCATION))));
+    /**
+     * LIST_META_CONTEXT or SET_META_CONTEXT with {@code queries} (none: every context the server
+     * offers, proto.md: "NBD_OPT_LIST_META_CONTEXT"), adding the names replied to {@code names}. An
+     * error reply (a server without metadata contexts) leaves it empty.
+     */
+    private void metaContexts(OptionType option, List<String> queries, List<String> names) throws IOException {
+        wire.write(OptionRequests.option(option, OptionRequests.metaContextQuery(export, queries)));
         while (true) {
-            OptionReply reply = reply(OptionType.SET_META_CONTEXT);
+            OptionReply reply = reply(option);
             if (reply.isError() || reply.is(OptionReplyType.ACK)) {
                 wire.skip(reply.length());
                 return;
             }
             if (!reply.is(OptionReplyType.META_CONTEXT) || reply.length() < 4) {
-                throw new ProtocolException("unexpected reply type " + reply.type() + " to SET_META_CONTEXT");
+                throw new ProtocolException("unexpected reply type " + reply.type() + " to " + option);
             }
             ByteBuffer payload = wire.read((int) reply.length());
             int id = payload.getInt();
             String name = StandardCharsets.UTF_8.decode(payload).toString();
-            contexts.add(name);
-            if (name.equals(BASE_ALLOCATION)) {
+            names.add(name);
+            if (option == OptionType.SET_META_CONTEXT && name.equals(BASE_ALLOCATION)) {
                 allocationContext = id;
             }
         }
@@ -162,7 +176,7 @@ final class Handshake {
 
     private ExportInfo info(long size, int flags, boolean usedExportName) {
         return new ExportInfo(size, flags, minimumBlock, preferredBlock, maximumBlock, structured,
-                allocationContext, List.copyOf(contexts), fixed, usedExportName);
+                allocationContext, List.copyOf(contexts), List.copyOf(offeredContexts), fixed, usedExportName);
     }
 
     private OptionReply reply(OptionType option) throws IOException {

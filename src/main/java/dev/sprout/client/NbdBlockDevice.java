@@ -47,10 +47,22 @@ public final class NbdBlockDevice implements BlockDevice {
 
     /** Connects to the export a URI names ({@code nbd://...} or {@code nbd+unix://...}). */
     public static NbdBlockDevice connect(String uri) throws IOException {
-        return connect(NbdUri.parse(uri));
+        return connect(NbdUri.parse(uri), false);
     }
 
     public static NbdBlockDevice connect(NbdUri uri) throws IOException {
+        return connect(uri, false);
+    }
+
+    /**
+     * Connects as {@link #connect(String)}, first asking the server for every metadata context it
+     * offers ({@link ExportInfo#offeredContexts()}), as {@code nbdinfo} does.
+     */
+    public static NbdBlockDevice connectListingContexts(String uri) throws IOException {
+        return connect(NbdUri.parse(uri), true);
+    }
+
+    private static NbdBlockDevice connect(NbdUri uri, boolean listContexts) throws IOException {
         SocketWire wire;
         try {
             wire = SocketWire.connect(uri);
@@ -58,7 +70,7 @@ public final class NbdBlockDevice implements BlockDevice {
             throw new DeviceException(Errno.EIO, "cannot connect to " + uri + ": " + e.getMessage(), e);
         }
         try {
-            ExportInfo info = Handshake.run(wire, uri.export());
+            ExportInfo info = Handshake.run(wire, uri.export(), listContexts);
             return new NbdBlockDevice(uri, info, new Transmission(wire, info));
         } catch (IOException | RuntimeException e) {
             wire.close();

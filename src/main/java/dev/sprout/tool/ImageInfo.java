@@ -47,7 +47,8 @@ public final class ImageInfo {
         facts.put("format", "nbd");
         facts.put("virtual_size", info.size());
         facts.put("structured_replies", info.structuredReplies());
-        facts.put("contexts", info.contexts());
+        // Every context the server offers, as nbdinfo lists them; what was negotiated if it lists none.
+        facts.put("contexts", info.offeredContexts().isEmpty() ? info.contexts() : info.offeredContexts());
         facts.put("block_size_minimum", info.minimumBlock());
         facts.put("block_size_preferred", info.preferredBlock());
         facts.put("block_size_maximum", info.maximumBlock());

@@ -73,6 +73,14 @@ public final class ImageOpener {
         return FileBlockDevice.open(path, readOnly);
     }
 
+    /**
+     * Opens an existing image or export read-only for {@code sprout info}: an NBD export is also
+     * asked for every metadata context its server offers.
+     */
+    public static BlockDevice openToDescribe(String name) throws IOException {
+        return isUri(name) ? NbdBlockDevice.connectListingContexts(name) : open(name, true);
+    }
+
     /** Opens {@code name} and narrows it to partition {@code number} when one is given. */
     public static BlockDevice open(String name, boolean readOnly, Integer partition) throws IOException {
         return open(name, readOnly, partition, 1, note -> { });

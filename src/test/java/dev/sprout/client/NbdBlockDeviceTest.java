@@ -49,6 +49,18 @@ class NbdBlockDeviceTest {
     }
 
     @Test
+    void listsTheContextsTheServerOffersOnlyWhenAsked() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(MiB));
+             NbdBlockDevice plain = NbdBlockDevice.connect(server.uri());
+             NbdBlockDevice listing = NbdBlockDevice.connectListingContexts(server.uri())) {
+            assertThat(plain.info().offeredContexts()).isEmpty();
+            assertThat(listing.info().offeredContexts()).containsExactly("base:allocation");
+            assertThat(listing.info().contexts()).containsExactly("base:allocation");
+            assertThat(listing.capabilities().extents()).isTrue();
+        }
+    }
+
+    @Test
     void sparseReadReassemblesDataAndHoleChunks() throws Exception {
         MemoryBlockDevice memory = MemoryBlockDevice.create(8 * MiB);
         byte[] data = new byte[100_000];

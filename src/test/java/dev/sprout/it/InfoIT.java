@@ -14,7 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code sprout info --json} against the peers' own reports: {@code qemu-img info --output=json}
  * for raw and qcow2 images (format, sizes, cluster size, compression type, refcount width, lazy
  * refcounts, dirty and corrupt flags, backing file and chain) and {@code nbdinfo --json} for NBD
- * exports served by sprout and by nbdkit (size, flags, block sizes).
+ * exports served by sprout, nbdkit and qemu-nbd (size, flags, block sizes, every metadata context
+ * the server offers).
  */
 class InfoIT {
 
@@ -144,7 +145,30 @@ class InfoIT {
         List<Object> contexts = (List<Object>) export.get("contexts");
         @SuppressWarnings("unchecked")
         List<Object> ourContexts = (List<Object>) ours.get("contexts");
-        assertThat(ourContexts).isSubsetOf(contexts).contains("base:allocation");
+        assertThat(ourContexts).as("contexts").containsExactlyInAnyOrderElementsOf(contexts).contains("base:allocation");
+    }
+
+    /**
+     * qemu-nbd offers more than base:allocation: with {@code -A} its allocation depth, with
+     * {@code -B} a dirty bitmap. info lists every context (as nbdinfo does), not only the one it
+     * negotiated, in JSON and in text.
+     */
+    @Test
+    void everyContextQemuNbdOffersIsListedLikeNbdinfo() throws Exception {
+        Path image = dir.resolve("bitmap.qcow2");
+        Cmd.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "16M").assertSuccess();
+        Cmd.run("qemu-img", "bitmap", "--add", image.toString(), "b0").assertSuccess();
+        Path socket = dir.resolve("qemu.sock");
+        String uri = "nbd+unix:///?socket=" + socket;
+        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "qemu-nbd", "-t", "-r",
+                "-k", socket.toString(), "-A", "-B", "b0", "-f", "qcow2", image.toString())) {
+            Map<String, Object> ours = sproutInfo(uri);
+            assertSameAsNbdinfo(ours, Json.object(Cmd.run("nbdinfo", "--json", uri).assertSuccess().stdout()));
+            assertThat(ours.get("contexts")).asList()
+                    .contains("base:allocation", "qemu:allocation-depth", "qemu:dirty-bitmap:b0");
+            String text = Cmd.run(SproutServer.command("info", uri).toArray(String[]::new)).assertSuccess().stdout();
+            assertThat(text).contains("contexts: [base:allocation, qemu:allocation-depth, qemu:dirty-bitmap:b0]");
+        }
     }
 
     @Test
