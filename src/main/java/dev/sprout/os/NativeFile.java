@@ -2,7 +2,6 @@ package dev.sprout.os;
 
 import java.io.Closeable;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -54,18 +53,18 @@ public final class NativeFile implements Closeable {
 
     /** Why native access is unavailable, or null when it is available. */
     private static final String UNAVAILABLE;
-    /** The bound libc functions, or null when {@link #UNAVAILABLE} says why not. */
-    private static final LibC LIBC;
+    /** close(2), bound with the class (the other calls on first use, see {@link LibC}); null when unavailable. */
+    private static final MethodHandle CLOSE;
 
     static {
         String reason = null;
-        LibC libc = null;
+        MethodHandle close = null;
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
                 || ValueLayout.ADDRESS.byteSize() != 8) {
             reason = "native calls are only bound on 64-bit Linux";
         } else {
             try {
-                libc = LibC.link();
+                close = LibC.bindClose();
             } catch (RuntimeException | LinkageError e) { // IllegalCallerException when access is denied
                 reason = "native access unavailable (" + e + "); run with --enable-native-access=ALL-UNNAMED";
                 System.getLogger(NativeFile.class.getName()).log(System.Logger.Level.WARNING,
@@ -73,7 +72,7 @@ public final class NativeFile implements Closeable {
             }
         }
         UNAVAILABLE = reason;
-        LIBC = libc;
+        CLOSE = close;
     }
 
     /** The file, for error messages. */
@@ -95,12 +94,12 @@ public final class NativeFile implements Closeable {
 
     /** Whether this JVM can make the native calls; without them every call is not supported. */
     public static boolean available() {
-        return LIBC != null;
+        return CLOSE != null;
     }
 
     /** Opens {@code path} read-write or read-only (open(2) with O_CLOEXEC). */
     public static NativeFile open(Path path, boolean writable) throws NativeException {
-        if (LIBC == null || path.getFileSystem() != FileSystems.getDefault()) {
+        if (CLOSE == null || path.getFileSystem() != FileSystems.getDefault()) {
             return unsupported(path);
         }
         int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
@@ -109,7 +108,7 @@ public final class NativeFile implements Closeable {
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
             int file;
             do {
-                file = (int) LIBC.open.invokeExact(state, name, flags, 0);
+                file = (int) LibC.Open.HANDLE.invokeExact(state, name, flags, 0);
             } while (file < 0 && errno(state) == NativeException.EINTR);
             if (file < 0) {
                 throw new NativeException(writable ? "open(O_RDWR)" : "open(O_RDONLY)", path, errno(state));
@@ -171,7 +170,7 @@ public final class NativeFile implements Closeable {
         String call = "posix_fadvise(WILLNEED, " + offset + "+" + length + ")";
         long result = syscall(call, (state, file) -> {
             // posix_fadvise(2) returns the error number instead of setting errno.
-            int error = (int) LIBC.fadvise.invokeExact(file, offset, length, POSIX_FADV_WILLNEED);
+            int error = (int) LibC.Fadvise.HANDLE.invokeExact(file, offset, length, POSIX_FADV_WILLNEED);
             state.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, error);
             return error == 0 ? 0 : -1;
         });
@@ -200,7 +199,7 @@ public final class NativeFile implements Closeable {
                     MemorySegment iov = arena.allocate(IOVEC);
                     iov.set(ValueLayout.ADDRESS, 0, bytes);
                     iov.set(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS.byteSize(), length);
-                    return (long) LIBC.preadv2.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
+                    return (long) LibC.Preadv2.HANDLE.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
                 }
             });
         } catch (NativeException e) {
@@ -223,7 +222,7 @@ public final class NativeFile implements Closeable {
      */
     long ioctl(String name, long request, MemorySegment arg) throws NativeException {
         String call = "ioctl(" + name + ")";
-        long result = syscall(call, (state, file) -> (int) LIBC.ioctl.invokeExact(state, file, request, arg));
+        long result = syscall(call, (state, file) -> (int) LibC.Ioctl.HANDLE.invokeExact(state, file, request, arg));
         if (result < 0) {
             int errno = (int) -result;
             // ioctl(2): ENOTTY "the request does not apply to the kind of object fd refers to".
@@ -244,7 +243,7 @@ public final class NativeFile implements Closeable {
             if (open >= 0) {
                 MemorySegment state = arena.allocate(CALL_STATE);
                 // close(2): the descriptor is released even on failure, so never retry.
-                if ((int) LIBC.close.invokeExact(state, open) != 0) {
+                if ((int) CLOSE.invokeExact(state, open) != 0) {
                     throw new NativeException("close", path, errno(state));
                 }
             }
@@ -264,7 +263,7 @@ public final class NativeFile implements Closeable {
 
     private void fallocate(String mode, int flags, long offset, long length) throws NativeException {
         String call = "fallocate(" + mode + ", " + offset + "+" + length + ")";
-        long result = syscall(call, (state, file) -> (int) LIBC.fallocate.invokeExact(state, file, flags, offset, length));
+        long result = syscall(call, (state, file) -> (int) LibC.Fallocate.HANDLE.invokeExact(state, file, flags, offset, length));
         if (result < 0) {
             throw new NativeException(call, path, (int) -result);
         }
@@ -272,7 +271,7 @@ public final class NativeFile implements Closeable {
 
     private long lseek(String whenceName, int whence, long offset) throws NativeException {
         String call = "lseek(" + offset + ", " + whenceName + ")";
-        long result = syscall(call, (state, file) -> (long) LIBC.lseek.invokeExact(state, file, offset, whence));
+        long result = syscall(call, (state, file) -> (long) LibC.Lseek.HANDLE.invokeExact(state, file, offset, whence));
         if (result >= 0) {
             return result;
         }
@@ -330,42 +329,5 @@ public final class NativeFile implements Closeable {
 
     private static int errno(MemorySegment state) {
         return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
-    }
-
-    /** The libc functions, each taking the errno capture segment first (except posix_fadvise). */
-    private record LibC(MethodHandle open, MethodHandle close, MethodHandle fallocate,
-                        MethodHandle lseek, MethodHandle fadvise, MethodHandle ioctl, MethodHandle preadv2) {
-
-        static LibC link() {
-            Linker linker = Linker.nativeLinker();
-            Linker.Option errno = Linker.Option.captureCallState("errno");
-            ValueLayout.OfInt cInt = ValueLayout.JAVA_INT;
-            ValueLayout.OfLong offT = ValueLayout.JAVA_LONG;
-            return new LibC(
-                    // int open(const char *path, int flags, ... /* mode_t mode */)
-                    bind(linker, "open", FunctionDescriptor.of(cInt, ValueLayout.ADDRESS, cInt, cInt),
-                            errno, Linker.Option.firstVariadicArg(2)),
-                    bind(linker, "close", FunctionDescriptor.of(cInt, cInt), errno),
-                    // int fallocate(int fd, int mode, off_t offset, off_t len)
-                    bind(linker, "fallocate", FunctionDescriptor.of(cInt, cInt, cInt, offT, offT), errno),
-                    // off_t lseek(int fd, off_t offset, int whence)
-                    bind(linker, "lseek", FunctionDescriptor.of(offT, cInt, offT, cInt), errno),
-                    // int posix_fadvise(int fd, off_t offset, off_t len, int advice)
-                    bind(linker, "posix_fadvise", FunctionDescriptor.of(cInt, cInt, offT, offT, cInt)),
-                    // int ioctl(int fd, unsigned long request, ... /* void *arg */)
-                    bind(linker, "ioctl", FunctionDescriptor.of(cInt, cInt, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
-                            errno, Linker.Option.firstVariadicArg(2)),
-                    // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
-                    bind(linker, "preadv2", FunctionDescriptor.of(ValueLayout.JAVA_LONG, cInt, ValueLayout.ADDRESS, cInt, offT, cInt),
-                            errno));
-        }
-
-        @SuppressWarnings("restricted") // the one place sprout links native code
-        private static MethodHandle bind(Linker linker, String name, FunctionDescriptor descriptor,
-                                         Linker.Option... options) {
-            MemorySegment address = linker.defaultLookup().find(name)
-                    .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-            return linker.downcallHandle(address, descriptor, options);
-        }
     }
 }
