@@ -1,5 +1,6 @@
 package dev.sprout.cli;
 
+import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,14 +21,19 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        // Binding the libc calls through FFM costs a cold JVM 0.1-0.2 s; for the image tools it runs
-        // on the other core while picocli, whose Java 5 classes the AOT cache cannot hold, builds its
-        // model here. Not for serve: a RAM or null disk needs no libc, and on two cores the binding
-        // delayed its first answer by ~80 ms (a file backend binds when it opens the file).
+        // Binding a libc call through FFM costs a cold JVM 10-20 ms; for the image tools the calls
+        // every tool makes on a file (and the image lock's) are bound on the other core while
+        // picocli builds its model here. Not for serve: a RAM or null disk needs no libc, and on two
+        // cores the binding delayed its first answer by ~80 ms (a file backend binds when it opens).
         if (args.length == 0 || !args[0].equals("serve")) {
-            Thread.ofPlatform().daemon(true).name("bind-libc").start(NativeFile::available);
+            Thread.ofPlatform().daemon(true).name("bind-libc").start(Main::prepareNativeCalls);
         }
         System.exit(execute(args));
+    }
+
+    private static void prepareNativeCalls() {
+        NativeFile.prepare();
+        ImageLock.available();
     }
 
     /** Runs the command line and returns the exit status (for tests and main). */

@@ -75,6 +75,11 @@ public final class ImageLock implements Closeable {
         this.fd = fd;
     }
 
+    /** Whether locks reach the kernel here; the first call binds the libc functions (see {@link NativeFile#prepare}). */
+    public static boolean available() {
+        return LIBC != null;
+    }
+
     /**
      * Locks the image as a writer: it uses every permission and shares only consistent read and
      * unchanged writes, as QEMU's writers do. Fails, naming the conflict, when another process

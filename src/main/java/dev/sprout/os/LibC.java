@@ -5,6 +5,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.Objects;
 
 /**
  * The libc functions {@link NativeFile} calls, each bound on its first use (one holder class a
@@ -29,6 +30,12 @@ final class LibC {
      */
     static MethodHandle bindClose() {
         return bind("close", FunctionDescriptor.of(C_INT, C_INT), ERRNO);
+    }
+
+    /** Binds open and lseek now (reading a holder's field initialises it); close is bound already. */
+    static void bindFileCalls() {
+        Objects.requireNonNull(Open.HANDLE);
+        Objects.requireNonNull(Lseek.HANDLE);
     }
 
     /** int open(const char *path, int flags, ... mode_t mode). */
