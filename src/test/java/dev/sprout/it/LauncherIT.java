@@ -40,7 +40,10 @@ class LauncherIT {
         Files.createDirectories(tree.resolve("src/main"));
         Files.createDirectories(tree.resolve("target"));
         launcher = Files.copy(root.resolve("sprout"), tree.resolve("sprout"), StandardCopyOption.COPY_ATTRIBUTES);
-        Files.copy(root.resolve("scripts/find-jdk"), tree.resolve("scripts/find-jdk"), StandardCopyOption.COPY_ATTRIBUTES);
+        for (String script : List.of("find-jdk", "train-aot")) {
+            Files.copy(root.resolve("scripts").resolve(script), tree.resolve("scripts").resolve(script),
+                    StandardCopyOption.COPY_ATTRIBUTES);
+        }
         Files.copy(root.resolve("pom.xml"), tree.resolve("pom.xml"));
         // Copied last, so it is newer than the pom and the launcher does not rebuild it.
         Files.copy(Path.of(System.getProperty("sprout.jar")), tree.resolve("target/sprout.jar"));
