@@ -46,7 +46,7 @@ final class CopyCommand implements Callable<Integer> {
     Integer partition;
 
     @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
-    int requests = 16;
+    int requests = CopySettings.DEFAULT_REQUESTS;
 
     @Option(names = "--connections", paramLabel = "N|auto", description = "Connections to an NBD source or destination"
             + " whose server advertises multi-conn; requests are spread over them. auto (the default): one per core,"

@@ -39,9 +39,9 @@ public final class MultiConnectionDevice implements BlockDevice {
 
     /**
      * The connections {@link #AUTO} opens to a multi-conn server: one per core, at least 2 and at
-     * most 4 (nbdcopy opens up to 4, one per thread; measured on 2 cores copying a 4 GiB half-data
-     * image out of nbdkit and sprout, 2 connections took 0.6-0.8x the time of 1, and 4 were no
-     * faster than 2).
+     * most 4, as nbdcopy (up to 4, one per thread). Measured on 2 cores copying a 4 GiB half-data
+     * image out of nbdkit and sprout into a file: 2 connections took 0.9x the time of 1, and 4
+     * were no faster than 2.
      */
     public static int autoCount() {
         return Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4);

@@ -23,8 +23,15 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Copy {
 
-    /** Bytes read per request. */
+    /** A unit of sequential I/O for the other tools (compare, stream copies, sparsify). */
     static final int CHUNK = 1 << 20;
+    /**
+     * Bytes read per request of a copy, as nbdcopy's requests. Measured on 2 cores, a 4 GiB image
+     * (half data) into a new file: 1 MiB requests spent 3-4x the kernel time of 256 KiB ones in
+     * the page-cache copy of pwrite(2), the whole copy taking about twice as long, from a file or
+     * over NBD; a request still reaches an NBD server split at its maximum block size.
+     */
+    static final int REQUEST_SIZE = 256 * 1024;
     /** Zero runs inside data are found in blocks of this size (a multiple of any alignment). */
     private static final int ZERO_STEP = 64 * 1024;
 
@@ -105,7 +112,7 @@ public final class Copy {
                         // Steps never pass the end, so offsets near 2^63 cannot overflow.
                         for (long off = start; off < end && failure.get() == null; off += length) {
                             long offset = off;
-                            length = (int) Math.min(CHUNK, end - off);
+                            length = (int) Math.min(REQUEST_SIZE, end - off);
                             int chunk = length;
                             acquire(slots);
                             threads.submit(() -> {
@@ -137,7 +144,7 @@ public final class Copy {
     private void copyChunk(long offset, int length) throws IOException {
         ByteBuffer buffer = buffers.poll();
         if (buffer == null) {
-            buffer = ByteBuffer.allocateDirect(CHUNK);
+            buffer = ByteBuffer.allocateDirect(REQUEST_SIZE);
         }
         try {
             copyChunk(offset, length, buffer.clear().limit(length));

@@ -24,9 +24,12 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
         }
     }
 
-    /** The defaults: 16 requests, no final flush, no compression, connections decided per NBD end. */
+    /** Requests in flight unless told otherwise: 16 MiB, as nbdcopy keeps per connection. */
+    public static final int DEFAULT_REQUESTS = 64;
+
+    /** The defaults: 64 requests, no final flush, no compression, connections decided per NBD end. */
     public static CopySettings defaults() {
-        return new CopySettings(16, false, null, MultiConnectionDevice.AUTO);
+        return new CopySettings(DEFAULT_REQUESTS, false, null, MultiConnectionDevice.AUTO);
     }
 
     Copy.Options options(boolean freshDestination) {

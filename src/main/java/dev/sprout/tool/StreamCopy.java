@@ -41,7 +41,7 @@ public final class StreamCopy {
             for (long at = 0; at < size || !window.isEmpty(); ) {
                 if (at < size && window.size() < requests) {
                     long offset = at;
-                    int length = (int) Math.min(Copy.CHUNK, size - at);
+                    int length = (int) Math.min(Copy.REQUEST_SIZE, size - at);
                     window.add(threads.submit(() -> {
                         ByteBuffer buffer = ByteBuffer.allocate(length);
                         source.read(offset, buffer);
