@@ -36,11 +36,12 @@ class LauncherIT {
     @BeforeAll
     static void copyTheLauncherWithTheJarUnderTest() throws IOException {
         Path root = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
-        Files.createDirectories(tree.resolve("scripts"));
+        Files.createDirectories(tree.resolve("scripts/jvm"));
         Files.createDirectories(tree.resolve("src/main"));
         Files.createDirectories(tree.resolve("target"));
         launcher = Files.copy(root.resolve("sprout"), tree.resolve("sprout"), StandardCopyOption.COPY_ATTRIBUTES);
-        for (String script : List.of("find-jdk", "train-aot")) {
+        for (String script : List.of("find-jdk", "train-aot", "jvm/read-options", "jvm/serve.options",
+                "jvm/tools.options")) {
             Files.copy(root.resolve("scripts").resolve(script), tree.resolve("scripts").resolve(script),
                     StandardCopyOption.COPY_ATTRIBUTES);
         }
@@ -77,6 +78,21 @@ class LauncherIT {
 
         assertThat(tree.resolve("target/sprout.aot")).isRegularFile();
         assertFromCache(serve, "picocli.CommandLine", "dev.sprout.cli.ServeCommand", "dev.sprout.server.NbdServer");
+    }
+
+    /** The serving cache is trained on requests too, so a fresh server's first requests need no class loading. */
+    @Test
+    void theServersRequestPathsComeFromItsCache() throws IOException {
+        Path disk = tree.resolve("served.img");
+        try (RandomAccessFile file = new RandomAccessFile(disk.toFile(), "rw")) {
+            file.setLength(8 << 20);
+            file.write("sprout".getBytes());
+        }
+        Cmd.Result serve = launch("serve", "-q", "-U", "-", "file", disk.toString(), "--run",
+                "nbdinfo --map \"$uri\" && nbdcopy \"$uri\" null:").assertSuccess();
+
+        assertFromCache(serve, "dev.sprout.server.RequestHandler", "dev.sprout.server.ExtentWalk",
+                "dev.sprout.backend.FileBlockDevice", "dev.sprout.nbd.TransmissionReplies");
     }
 
     private static Cmd.Result launch(String... args) {
