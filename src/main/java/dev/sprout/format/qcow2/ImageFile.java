@@ -51,7 +51,7 @@ final class ImageFile implements Closeable {
                     ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(path, StandardOpenOption.READ);
             try {
-                NativeFile nativeFile = writable ? NativeFile.open(path, true) : NativeFile.unsupported(path);
+                NativeFile nativeFile = NativeFile.open(path, writable);
                 return new ImageFile("qcow2(" + path.toAbsolutePath() + ")", channel, nativeFile, lock);
             } catch (IOException | RuntimeException e) {
                 channel.close();

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,14 +63,15 @@ class MixedLayoutReadsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {4096, 65536})
-    void readIfReadyAnswersWithQemuImgConvertsBytesOrLeavesTheBufferAlone(int clusterSize) throws IOException {
+    @CsvSource({"4096, false", "65536, false", "65536, true"})
+    void readIfReadyAnswersWithQemuImgConvertsBytesOrLeavesTheBufferAlone(int clusterSize, boolean readOnly)
+            throws IOException {
         int clusters = 160;
         long size = (long) clusters * clusterSize;
         byte[] expected = overlay(clusterSize, clusters, new Random(SEED + clusterSize));
         Random random = new Random(SEED);
         int answered = 0;
-        try (Qcow2Image image = Qcow2Image.open(dir.resolve("overlay.qcow2"), false, ImageOpener.BACKING_FILES)) {
+        try (Qcow2Image image = Qcow2Image.open(dir.resolve("overlay.qcow2"), readOnly, ImageOpener.BACKING_FILES)) {
             image.read(0, ByteBuffer.allocateDirect((int) size)); // into the page cache
             for (int i = 0; i < 400; i++) {
                 int offset = random.nextInt((int) size);
