@@ -116,7 +116,8 @@ final class Connection implements Runnable {
                 continue;
             }
             // A large WRITE runs on its own thread even when the device would not wait: copying it
-            // into the device then overlaps with receiving the next request.
+            // into the device then overlaps with receiving the next request. Unless the device lends
+            // buffers for it: then it is read straight into them and committed here, with no copy.
             boolean large = request instanceof Request.Write && request.length() > ConnectionInput.BUFFER_SIZE;
             WriteLease lease = large ? handler.lease((Request.Write) request) : null;
             if (lease != null) {

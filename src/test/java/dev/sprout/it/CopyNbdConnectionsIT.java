@@ -129,6 +129,12 @@ class CopyNbdConnectionsIT {
         }
     }
 
+    /** An 8 MiB nbdkit memory export behind its blocksize-policy filter: requests outside {@code limit} fail with EINVAL. */
+    private NbdClientInteropIT.Server strictNbdkit(Path socket, String limit) throws Exception {
+        return NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U", socket.toString(),
+                "--filter=blocksize-policy", "memory", "8M", limit, "blocksize-error-policy=error");
+    }
+
     /**
      * An export that takes at most 64 KiB per READ or WRITE (nbdkit's blocksize-policy filter
      * failing anything larger with EINVAL) gets the 1 MiB chunks of a copy split, both ways.
@@ -139,9 +145,7 @@ class CopyNbdConnectionsIT {
         Path socket = dir.resolve("small.sock");
         String uri = "nbd+unix:///?socket=" + socket;
         Path back = dir.resolve("back.img");
-        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
-                socket.toString(), "--filter=blocksize-policy", "memory", "8M", "blocksize-maximum=64K",
-                "blocksize-error-policy=error")) {
+        try (NbdClientInteropIT.Server ignored = strictNbdkit(socket, "blocksize-maximum=64K")) {
             assertThat(Cmd.run("nbdinfo", uri).assertSuccess().stdout()).contains("block_size_maximum: 65536");
             sprout("copy", source.toString(), uri).assertSuccess();
             Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri).assertSuccess();
@@ -165,9 +169,7 @@ class CopyNbdConnectionsIT {
         Path socket = dir.resolve("strict.sock");
         String uri = "nbd+unix:///?socket=" + socket;
         Path back = dir.resolve("back.img");
-        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
-                socket.toString(), "--filter=blocksize-policy", "memory", "8M", "blocksize-minimum=4096",
-                "blocksize-error-policy=error")) {
+        try (NbdClientInteropIT.Server ignored = strictNbdkit(socket, "blocksize-minimum=4096")) {
             assertThat(Cmd.run("nbdinfo", uri).assertSuccess().stdout()).contains("block_size_minimum: 4096");
             // Fill the export with non-zero bytes first, so every hole of the source must be zeroed.
             Path ones = dir.resolve("ones.img");
