@@ -23,7 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Reads are lock-free. Writes, zeroes and trims lock the one page they change; a page being
  * removed is marked detached under its lock, so a writer that raced with the removal retries on
- * a fresh page and no write to another part of the page is lost.
+ * a fresh page and no write to another part of the page is lost. A write of whole pages may
+ * instead lend fresh pages ({@link #leaseWrite}) that replace the old ones in the map, each under
+ * the old page's lock; a reader still inside a replaced page finishes there or looks again.
  *
  * <p>Zeroing and trimming always free the pages they clear, even with NO_HOLE: in RAM a freed page
  * and an allocated page of zeroes read and cost the same (as nbdkit's memory plugin does).
