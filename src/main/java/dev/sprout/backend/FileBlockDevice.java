@@ -43,6 +43,8 @@ public final class FileBlockDevice implements BlockDevice {
     private final boolean readOnly;
     /** QEMU-compatible writer's lock, null when read-only. */
     private ImageLock lock;
+    /** Set by {@link #writeBehind}; null otherwise, or once the file system turned it down. */
+    private volatile WriteBehind writeBehind;
 
     FileBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
         this.path = path.toAbsolutePath();
@@ -136,7 +138,30 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws BlockException {
+        int length = src.remaining();
         io.write(offset, src, fua);
+        WriteBehind behind = writeBehind;
+        if (behind != null) {
+            try {
+                behind.wrote(offset, length);
+            } catch (NativeException e) {
+                if (!e.notSupported()) {
+                    throw io.failure("write", offset, length, e);
+                }
+                writeBehind = null;
+            }
+        }
+    }
+
+    /**
+     * From now on, written data goes to the disk soon after each write and leaves the page cache
+     * once {@link WriteBehind#WINDOW} bytes more have been written: for a file written once, front
+     * to back, like a copy's new destination (see {@link WriteBehind}).
+     */
+    public void writeBehind() {
+        if (nativeFile.isNative() && !readOnly) {
+            writeBehind = new WriteBehind(nativeFile);
+        }
     }
 
     @Override

@@ -59,6 +59,12 @@ final class LibC {
         static final MethodHandle HANDLE = bind("posix_fadvise", FunctionDescriptor.of(C_INT, C_INT, OFF_T, OFF_T, C_INT));
     }
 
+    /** int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags). */
+    static final class SyncFileRange {
+        static final MethodHandle HANDLE = bind("sync_file_range", FunctionDescriptor.of(C_INT, C_INT, OFF_T, OFF_T, C_INT),
+                ERRNO);
+    }
+
     /** int ioctl(int fd, unsigned long request, ... void *arg). */
     static final class Ioctl {
         static final MethodHandle HANDLE = bind("ioctl", FunctionDescriptor.of(C_INT, C_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),

@@ -35,6 +35,11 @@ public final class NativeFile implements Closeable {
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
     private static final int POSIX_FADV_WILLNEED = 3;
+    private static final int POSIX_FADV_DONTNEED = 4;
+    /** sync_file_range(2) flags. */
+    private static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+    private static final int SYNC_FILE_RANGE_WRITE = 2;
+    private static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
     // linux/fs.h: fail with EAGAIN instead of waiting for I/O
     private static final int RWF_NOWAIT = 0x08;
     private static final MemoryLayout IOVEC = MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
@@ -177,13 +182,40 @@ public final class NativeFile implements Closeable {
 
     /** Starts reading the range into the page cache (posix_fadvise(2) POSIX_FADV_WILLNEED). */
     public void willNeed(long offset, long length) throws NativeException {
-        String call = "posix_fadvise(WILLNEED, " + offset + "+" + length + ")";
+        fadvise("WILLNEED", POSIX_FADV_WILLNEED, offset, length);
+    }
+
+    /** Starts writing the range's dirty pages to the disk and returns at once (sync_file_range(2) WRITE). */
+    public void startWriteback(long offset, long length) throws NativeException {
+        syncFileRange(offset, length, SYNC_FILE_RANGE_WRITE);
+    }
+
+    /**
+     * Waits until the range's pages are on the disk, then drops them from the page cache
+     * (sync_file_range(2) WAIT_BEFORE|WRITE|WAIT_AFTER, then posix_fadvise(2) DONTNEED). Not a
+     * flush: the file's metadata and the disk's own cache are not forced.
+     */
+    public void writeBackAndDrop(long offset, long length) throws NativeException {
+        syncFileRange(offset, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        fadvise("DONTNEED", POSIX_FADV_DONTNEED, offset, length);
+    }
+
+    private void fadvise(String name, int advice, long offset, long length) throws NativeException {
+        String call = "posix_fadvise(" + name + ", " + offset + "+" + length + ")";
         long result = syscall(call, (state, file) -> {
             // posix_fadvise(2) returns the error number instead of setting errno.
-            int error = (int) LibC.Fadvise.HANDLE.invokeExact(file, offset, length, POSIX_FADV_WILLNEED);
+            int error = (int) LibC.Fadvise.HANDLE.invokeExact(file, offset, length, advice);
             state.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, error);
             return error == 0 ? 0 : -1;
         });
+        if (result < 0) {
+            throw new NativeException(call, path, (int) -result);
+        }
+    }
+
+    private void syncFileRange(long offset, long length, int flags) throws NativeException {
+        String call = "sync_file_range(" + offset + "+" + length + ", " + flags + ")";
+        long result = syscall(call, (state, file) -> (int) LibC.SyncFileRange.HANDLE.invokeExact(state, file, offset, length, flags));
         if (result < 0) {
             throw new NativeException(call, path, (int) -result);
         }

@@ -1,5 +1,6 @@
 package dev.sprout.tool;
 
+import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.ImageOpener.OutputFormat;
 
@@ -61,6 +62,9 @@ public record CopyJob(String source, String destination, OutputFormat format, In
             return intoNewFile(target, temporary -> {
                 try (BlockDevice to = ImageOpener.create(temporary, format, from.size());
                      Progress bar = new Progress(from.size(), progress)) {
+                    if (to instanceof FileBlockDevice file) {
+                        file.writeBehind(); // written once, front to back
+                    }
                     return Copy.run(from, to, settings.options(true), bar);
                 }
             });
