@@ -11,6 +11,7 @@ import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -43,7 +44,7 @@ public final class FileBlockDevice implements BlockDevice {
     private final boolean readOnly;
     /** QEMU-compatible writer's lock, null when read-only. */
     private ImageLock lock;
-    /** Set by {@link #writeBehind}; null otherwise, or once the file system turned it down. */
+    /** Set by {@link #writeBehind}; null otherwise. */
     private volatile WriteBehind writeBehind;
 
     FileBlockDevice(Path path, FileChannel channel, NativeFile nativeFile, boolean readOnly) throws IOException {
@@ -145,10 +146,7 @@ public final class FileBlockDevice implements BlockDevice {
             try {
                 behind.wrote(offset, length);
             } catch (NativeException e) {
-                if (!e.notSupported()) {
-                    throw io.failure("write", offset, length, e);
-                }
-                writeBehind = null;
+                throw io.failure("write", offset, length, e);
             }
         }
     }
@@ -159,7 +157,7 @@ public final class FileBlockDevice implements BlockDevice {
      * to back, like a copy's new destination (see {@link WriteBehind}).
      */
     public void writeBehind() {
-        if (nativeFile.isNative() && !readOnly) {
+        if (nativeFile.isNative() && !readOnly && writeBehind == null) {
             writeBehind = new WriteBehind(nativeFile);
         }
     }
@@ -229,7 +227,14 @@ public final class FileBlockDevice implements BlockDevice {
     public void close() throws IOException {
         ImageLock held = lock;
         try (held; io) {
-            // closes both, the lock last
+            // closes both, the lock last, once write-behind's calls on the file are done
+            WriteBehind behind = writeBehind;
+            if (behind != null) {
+                behind.close();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("closing " + this + " interrupted");
         }
     }
 
