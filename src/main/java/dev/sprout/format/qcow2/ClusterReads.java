@@ -34,25 +34,7 @@ final class ClusterReads {
     }
 
     void read(long offset, ByteBuffer dst) throws IOException {
-        long at = offset;
-        int limit = dst.limit();
-        try {
-            while (dst.position() < limit) {
-                long first = at >>> header.clusterBits();
-                long start = at;
-                int n = windowLength(at, limit - dst.position());
-                locks.sharedGet(first, clusters(at, n), () -> {
-                    for (ReadPlan.Piece piece : plan(start, n)) {
-                        dst.limit(dst.position() + piece.length());
-                        readPiece(piece, dst);
-                    }
-                    return true;
-                });
-                at += n;
-            }
-        } finally {
-            dst.limit(limit);
-        }
+        readPieces(offset, dst, this::readPiece);
     }
 
     /**
@@ -61,25 +43,34 @@ final class ClusterReads {
      * otherwise, with {@code dst}'s position and limit as they were.
      */
     boolean readIfReady(long offset, ByteBuffer dst) throws IOException {
-        long at = offset;
         int start = dst.position();
+        if (readPieces(offset, dst, this::readPieceIfReady)) {
+            return true;
+        }
+        dst.position(start);
+        return false;
+    }
+
+    /** Reads one piece into {@code dst}, whose remaining bytes are the piece's, or declines (false). */
+    private interface PieceReader {
+        boolean read(ReadPlan.Piece piece, ByteBuffer dst) throws IOException;
+    }
+
+    /**
+     * Fills {@code dst} from guest {@code offset} on, as many clusters at a time as one lock call
+     * may hold, each piece of their plan by {@code reader} under their shared locks; stops and
+     * returns false at the first piece it declines. {@code dst}'s limit is restored.
+     */
+    private boolean readPieces(long offset, ByteBuffer dst, PieceReader reader) throws IOException {
+        long at = offset;
         int limit = dst.limit();
         try {
             while (dst.position() < limit) {
-                long first = at >>> header.clusterBits();
                 long from = at;
                 int n = windowLength(at, limit - dst.position());
-                boolean ready = locks.sharedGet(first, clusters(at, n), () -> {
-                    for (ReadPlan.Piece piece : plan(from, n)) {
-                        dst.limit(dst.position() + piece.length());
-                        if (!readPieceIfReady(piece, dst)) {
-                            return false;
-                        }
-                    }
-                    return true;
-                });
-                if (!ready) {
-                    dst.position(start);
+                boolean read = locks.sharedGet(at >>> header.clusterBits(), clusters(at, n),
+                        () -> readEach(plan(from, n), dst, reader));
+                if (!read) {
                     return false;
                 }
                 at += n;
@@ -88,6 +79,18 @@ final class ClusterReads {
         } finally {
             dst.limit(limit);
         }
+    }
+
+    /** Reads {@code pieces} in order into {@code dst}, each by {@code reader}, until one is declined. */
+    private static boolean readEach(List<ReadPlan.Piece> pieces, ByteBuffer dst, PieceReader reader)
+            throws IOException {
+        for (ReadPlan.Piece piece : pieces) {
+            dst.limit(dst.position() + piece.length());
+            if (!reader.read(piece, dst)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** How many of {@code remaining} bytes from {@code at} on lie in the clusters one lock call may hold. */
@@ -115,22 +118,8 @@ final class ClusterReads {
                 fillZeroes(dst);
                 yield true;
             }
-            case ReadPlan.FromBacking b -> readBackingIfReady(b.guest(), dst);
+            case ReadPlan.FromBacking b -> readBacking(b.guest(), dst, true);
         };
-    }
-
-    private boolean readBackingIfReady(long guest, ByteBuffer dst) throws IOException {
-        if (backing != null && guest < backing.size()) {
-            int limit = dst.limit();
-            dst.limit((int) Math.min(limit, dst.position() + backing.size() - guest));
-            boolean ready = backing.readIfReady(guest, dst);
-            dst.limit(limit);
-            if (!ready) {
-                return false;
-            }
-        }
-        fillZeroes(dst);
-        return true;
     }
 
     /**
@@ -145,35 +134,49 @@ final class ClusterReads {
     void readPart(long cluster, int within, ByteBuffer dst) throws IOException {
         int limit = dst.limit();
         try {
-            for (ReadPlan.Piece piece : plan((cluster << header.clusterBits()) + within, dst.remaining())) {
-                dst.limit(dst.position() + piece.length());
-                readPiece(piece, dst);
-            }
+            readEach(plan((cluster << header.clusterBits()) + within, dst.remaining()), dst, this::readPiece);
         } finally {
             dst.limit(limit);
         }
     }
 
-    /** Reads one piece into {@code dst}, whose remaining bytes are the piece's; the caller holds the clusters' locks. */
-    private void readPiece(ReadPlan.Piece piece, ByteBuffer dst) throws IOException {
+    /**
+     * Reads one piece into {@code dst}, whose remaining bytes are the piece's, and returns true (a
+     * {@link PieceReader} that never declines); the caller holds the clusters' locks.
+     */
+    private boolean readPiece(ReadPlan.Piece piece, ByteBuffer dst) throws IOException {
         switch (piece) {
             case ReadPlan.HostData d -> file.read(d.host(), dst, "data");
             case ReadPlan.Compressed c -> dst.put(
                     CompressedCluster.read(file, c.entry(), header.clusterBits(), header.compressionType()),
                     c.within(), c.length());
             case ReadPlan.Zeroes _ -> fillZeroes(dst);
-            case ReadPlan.FromBacking b -> readBacking(b.guest(), dst);
+            case ReadPlan.FromBacking b -> readBacking(b.guest(), dst, false);
         }
+        return true;
     }
 
-    private void readBacking(long guest, ByteBuffer dst) throws IOException {
+    /**
+     * Reads the backing device's bytes from {@code guest} into {@code dst}, zeroes past its end (or
+     * all zeroes without one); with {@code onlyIfReady}, only if the backing device can read them
+     * at once, else returns false having read nothing.
+     */
+    private boolean readBacking(long guest, ByteBuffer dst, boolean onlyIfReady) throws IOException {
         if (backing != null && guest < backing.size()) {
             int limit = dst.limit();
             dst.limit((int) Math.min(limit, dst.position() + backing.size() - guest));
-            backing.read(guest, dst);
-            dst.limit(limit);
+            try {
+                if (!onlyIfReady) {
+                    backing.read(guest, dst);
+                } else if (!backing.readIfReady(guest, dst)) {
+                    return false;
+                }
+            } finally {
+                dst.limit(limit);
+            }
         }
         fillZeroes(dst);
+        return true;
     }
 
     private static void fillZeroes(ByteBuffer dst) {
