@@ -104,7 +104,8 @@ final class MemoryPage {
      */
     void detachAndFree() {
         detached = true;
-        freeWhenUnpinned();
+        awaitUnpinned();
+        NativeMemory.free(data);
     }
 
     /**
@@ -120,11 +121,6 @@ final class MemoryPage {
     /** The memory of a page that was never in the map, for another page. */
     MemorySegment retire() {
         return data;
-    }
-
-    private void freeWhenUnpinned() {
-        awaitUnpinned();
-        NativeMemory.free(data);
     }
 
     private void awaitUnpinned() {

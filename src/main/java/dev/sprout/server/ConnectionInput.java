@@ -55,16 +55,7 @@ final class ConnectionInput {
 
     /** Fills {@code dst} completely, first from the buffer and then straight from the channel. */
     void readFully(ByteBuffer dst, String what) throws IOException {
-        int fromBuffer = Math.min(buffer.remaining(), dst.remaining());
-        if (fromBuffer > 0) {
-            dst.put(buffer.slice(buffer.position(), fromBuffer));
-            buffer.position(buffer.position() + fromBuffer);
-        }
-        while (dst.hasRemaining()) {
-            if (channel.read(dst) < 0) {
-                throw new EOFException("connection closed while reading " + what);
-            }
-        }
+        readFully(new ByteBuffer[] {dst}, what);
     }
 
     /**
