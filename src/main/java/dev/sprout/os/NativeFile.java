@@ -202,23 +202,17 @@ public final class NativeFile implements Closeable {
 
     private void fadvise(String name, int advice, long offset, long length) throws NativeException {
         String call = "posix_fadvise(" + name + ", " + offset + "+" + length + ")";
-        long result = syscall(call, (state, file) -> {
+        succeed(call, (state, file) -> {
             // posix_fadvise(2) returns the error number instead of setting errno.
             int error = (int) LibC.Fadvise.HANDLE.invokeExact(file, offset, length, advice);
             state.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, error);
             return error == 0 ? 0 : -1;
         });
-        if (result < 0) {
-            throw new NativeException(call, path, (int) -result);
-        }
     }
 
     private void syncFileRange(long offset, long length, int flags) throws NativeException {
         String call = "sync_file_range(" + offset + "+" + length + ", " + flags + ")";
-        long result = syscall(call, (state, file) -> (int) LibC.SyncFileRange.HANDLE.invokeExact(state, file, offset, length, flags));
-        if (result < 0) {
-            throw new NativeException(call, path, (int) -result);
-        }
+        succeed(call, (state, file) -> (int) LibC.SyncFileRange.HANDLE.invokeExact(state, file, offset, length, flags));
     }
 
     /**
@@ -305,10 +299,7 @@ public final class NativeFile implements Closeable {
 
     private void fallocate(String mode, int flags, long offset, long length) throws NativeException {
         String call = "fallocate(" + mode + ", " + offset + "+" + length + ")";
-        long result = syscall(call, (state, file) -> (int) LibC.Fallocate.HANDLE.invokeExact(state, file, flags, offset, length));
-        if (result < 0) {
-            throw new NativeException(call, path, (int) -result);
-        }
+        succeed(call, (state, file) -> (int) LibC.Fallocate.HANDLE.invokeExact(state, file, flags, offset, length));
     }
 
     private long lseek(String whenceName, int whence, long offset) throws NativeException {
@@ -331,6 +322,14 @@ public final class NativeFile implements Closeable {
      * Runs {@code downcall} on the open descriptor under the read lock, retrying on EINTR. Returns
      * its non-negative result, or the errno negated (as the kernel does).
      */
+    /** Makes a call whose only answer is success, or throws its errno as a {@link NativeException}. */
+    private void succeed(String call, Downcall downcall) throws NativeException {
+        long result = syscall(call, downcall);
+        if (result < 0) {
+            throw new NativeException(call, path, (int) -result);
+        }
+    }
+
     private long syscall(String call, Downcall downcall) throws NativeException {
         Lock shared = lock.readLock();
         shared.lock();
