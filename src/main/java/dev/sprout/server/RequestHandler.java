@@ -117,12 +117,17 @@ final class RequestHandler {
      * buffer of its own and calls {@link #handle}, which answers an invalid request.
      */
     WriteLease lease(Request.Write write) {
-        try {
-            check.check(write);
-        } catch (RequestException invalid) {
-            return null;
+        // Asked first: most devices lend nothing, and their writes are checked once, by handle.
+        WriteLease lease = device.leaseWrite(write.offset(), (int) write.length());
+        if (lease != null) {
+            try {
+                check.check(write);
+            } catch (RequestException invalid) {
+                lease.release();
+                return null;
+            }
         }
-        return device.leaseWrite(write.offset(), (int) write.length());
+        return lease;
     }
 
     /**

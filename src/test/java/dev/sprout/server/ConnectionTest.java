@@ -13,6 +13,7 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.nbd.HandshakeFlag;
 import dev.sprout.nbd.Magic;
+import dev.sprout.nbd.NbdError;
 import dev.sprout.nbd.OptionReplyType;
 import dev.sprout.nbd.OptionType;
 import dev.sprout.nbd.ReplyType;
@@ -286,6 +287,26 @@ class ConnectionTest {
                     assertThat(client.read(512)).containsOnly(0);
                 }
             }
+        }
+    }
+
+    /** A large WRITE past the end of a device that lends buffers for any write is refused, and its payload skipped. */
+    @Test
+    void aLargeWritePastTheEndOfALendingDeviceIsEnospcAndTheStreamStaysInStep() throws Exception {
+        long size = 1L << 30;
+        try (RunningServer sink = RunningServer.start(dir.resolve("null"), new NullBlockDevice(size));
+             RawNbdClient client = sink.negotiated(false, false)) {
+            client.send(new WireBytes().raw(writeRequest(1, size - 65536, pattern(256 * 1024, 9)))
+                    .raw(RawNbdClient.header(READ, 0, 2, 0, 512)).bytes());
+            Map<Long, Integer> errors = new HashMap<>();
+            for (int i = 0; i < 2; i++) {
+                SimpleReply reply = client.readSimpleReply();
+                errors.put(reply.cookie(), reply.error());
+                if (reply.cookie() == 2) {
+                    assertThat(client.read(512)).containsOnly(0);
+                }
+            }
+            assertThat(errors).isEqualTo(Map.of(1L, NbdError.ENOSPC.wire(), 2L, 0));
         }
     }
 
