@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Capabilities;
 import dev.sprout.block.Closing;
@@ -22,7 +23,7 @@ import java.util.function.Consumer;
  * completed on any connection", so several clients see one consistent export); a flush is still
  * sent on every connection, as nbdcopy does.
  */
-public final class MultiConnectionDevice implements BlockDevice {
+public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads {
 
     private final List<NbdBlockDevice> connections;
     private final AtomicInteger next = new AtomicInteger();
@@ -104,6 +105,11 @@ public final class MultiConnectionDevice implements BlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         pick().read(offset, dst);
+    }
+
+    @Override
+    public void readLater(long offset, ByteBuffer dst, Completion then) {
+        pick().readLater(offset, dst, then);
     }
 
     @Override

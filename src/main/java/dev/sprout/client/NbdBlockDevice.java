@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockSizes;
 import dev.sprout.block.Capabilities;
@@ -16,14 +17,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * An NBD export as a {@link BlockDevice}: one connection, requests pipelined from any number of
  * threads. Large reads and writes are split at the server's maximum payload and sent together;
  * what the export cannot do is done the way the contract allows (no trim: ignored; no
- * WRITE_ZEROES: zeroes written; no base:allocation: everything is data).
+ * WRITE_ZEROES: zeroes written; no base:allocation: everything is data). Reads can also finish on
+ * the connection's reader thread ({@link AsynchronousReads}).
  */
-public final class NbdBlockDevice implements BlockDevice {
+public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
 
     private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
 
@@ -117,6 +121,48 @@ public final class NbdBlockDevice implements BlockDevice {
         }
         awaitAll(replies);
         dst.position(dst.limit());
+    }
+
+    /** Sends the READs (split at the maximum payload) and returns; {@code then} runs once all are in. */
+    @Override
+    public void readLater(long offset, ByteBuffer dst, Completion then) {
+        int length = dst.remaining();
+        if (length == 0) {
+            then.done(null);
+            return;
+        }
+        int parts = (int) ((length + (long) maxPayload - 1) / maxPayload);
+        Completion each = parts == 1 ? then : new AllParts(parts, then);
+        for (int done = 0; done < length; done += maxPayload) {
+            int n = Math.min(maxPayload, length - done);
+            try {
+                transmission.send(CommandType.READ, 0, offset + done, n, null, dst.slice(dst.position() + done, n), each);
+            } catch (IOException e) {
+                each.done(e);
+            }
+        }
+    }
+
+    /** Completes a read sent in parts once the last part is done, with the first failure. */
+    private static final class AllParts implements Completion {
+        private final AtomicInteger left;
+        private final AtomicReference<IOException> failure = new AtomicReference<>();
+        private final Completion then;
+
+        AllParts(int parts, Completion then) {
+            this.left = new AtomicInteger(parts);
+            this.then = then;
+        }
+
+        @Override
+        public void done(IOException partFailure) {
+            if (partFailure != null) {
+                failure.compareAndSet(null, partFailure);
+            }
+            if (left.decrementAndGet() == 0) {
+                then.done(failure.get());
+            }
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.AsynchronousReads.Completion;
 import dev.sprout.block.BlockException;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
@@ -17,7 +18,7 @@ import java.util.concurrent.CountDownLatch;
 /**
  * One request in flight: what it asked for, where its reply goes (a READ's buffer, BLOCK_STATUS
  * descriptors), and the outcome once the last chunk arrived. Written by the reader thread only,
- * read by the caller after {@link #await()}, which the latch orders.
+ * read by the caller after {@link #await()}, which the latch orders, or handed to a completion.
  */
 final class PendingReply {
 
@@ -29,17 +30,20 @@ final class PendingReply {
     /** A READ's destination, from its position, {@code length} bytes; null for other commands. */
     private final ByteBuffer data;
     private final CountDownLatch done = new CountDownLatch(1);
+    /** Told the outcome once there is one, or null when the caller awaits it. */
+    private final Completion then;
 
     /** BLOCK_STATUS descriptors of base:allocation as {length, status} pairs. */
     final List<long[]> descriptors = new ArrayList<>();
     private long bytesFilled;
     private IOException failure;
 
-    PendingReply(String command, long offset, long length, ByteBuffer data) {
+    PendingReply(String command, long offset, long length, ByteBuffer data, Completion then) {
         this.command = command;
         this.offset = offset;
         this.length = length;
         this.data = data;
+        this.then = then;
     }
 
     boolean isRead() {
@@ -75,7 +79,7 @@ final class PendingReply {
         if (failure == null) {
             failure = new DeviceException(Errno.EIO, command + " " + offset + "+" + length + ": " + cause.getMessage(), cause);
         }
-        done.countDown();
+        finished();
     }
 
     /** Called by the reader after the last chunk. */
@@ -83,7 +87,14 @@ final class PendingReply {
         if (failure == null && isRead() && bytesFilled != length) {
             failure = new DeviceException(Errno.EIO, this + ": server sent " + bytesFilled + " of " + length + " bytes");
         }
+        finished();
+    }
+
+    private void finished() {
         done.countDown();
+        if (then != null) {
+            then.done(failure);
+        }
     }
 
     /** Waits for the reply; throws the server's error as a {@link BlockException}. */

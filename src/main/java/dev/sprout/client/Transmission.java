@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.AsynchronousReads.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.nbd.CommandType;
@@ -57,6 +58,16 @@ final class Transmission implements AutoCloseable {
     /** Sends a request and returns its pending reply; {@code data} receives a READ's bytes. */
     PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data)
             throws IOException {
+        return send(type, flags, offset, length, payload, data, null);
+    }
+
+    /**
+     * Sends a request whose outcome goes to {@code then}, on the reader thread (or on this one,
+     * when the request cannot be sent). A completion may send the next request: the reader gives
+     * back a request's slot before it runs the completion.
+     */
+    PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data,
+                      Completion then) throws IOException {
         if (closing) {
             throw new DeviceException(Errno.EIO, type + " on a closed connection to " + wire);
         }
@@ -66,7 +77,7 @@ final class Transmission implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted sending " + type);
         }
-        PendingReply reply = new PendingReply(type.name(), offset, length, data);
+        PendingReply reply = new PendingReply(type.name(), offset, length, data, then);
         long cookie = cookies.incrementAndGet();
         pending.put(cookie, reply);
         IOException failure = broken;
@@ -135,6 +146,9 @@ final class Transmission implements AutoCloseable {
             if (!closing) {
                 breakConnection(e);
             }
+        } catch (RuntimeException e) {
+            // a completion broke its promise not to throw: fail what is in flight rather than hang it
+            breakConnection(new IOException("reading replies from " + wire + " failed: " + e, e));
         }
     }
 
@@ -221,8 +235,8 @@ final class Transmission implements AutoCloseable {
 
     private void finish(long cookie, PendingReply request) {
         pending.remove(cookie);
-        request.complete();
         slots.release();
+        request.complete();
     }
 
     private void breakConnection(IOException cause) {
@@ -235,8 +249,8 @@ final class Transmission implements AutoCloseable {
         for (Long cookie : pending.keySet()) {
             PendingReply request = pending.remove(cookie);
             if (request != null) {
-                request.abandon(cause);
                 slots.release();
+                request.abandon(cause);
             }
         }
     }

@@ -1,25 +1,30 @@
 package dev.sprout.client;
 
 import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
+import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.TransmissionFlag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -157,6 +162,86 @@ class NbdBlockDeviceTest {
         assertThatThrownBy(() -> NbdBlockDevice.connect(absent))
                 .isInstanceOf(DeviceException.class).hasMessageStartingWith("cannot connect to " + absent)
                 .hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void readLaterFinishesOnTheReaderThreadAcrossTheMaximumPayload() throws Exception {
+        byte[] data = new byte[40 * MiB];
+        new Random(11).nextBytes(data);
+        try (MemoryBlockDevice memory = MemoryBlockDevice.create(64 * MiB)) {
+            memory.write(3 * MiB, ByteBuffer.wrap(data), false);
+            try (InProcessServer server = new InProcessServer(dir, memory);
+                 NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+                assertThat(device.capabilities().blockSizes().maximum()).isLessThan(data.length); // sent in parts
+                ByteBuffer dst = ByteBuffer.allocateDirect(data.length + 10).position(10);
+                CompletableFuture<String> finished = new CompletableFuture<>();
+                device.readLater(3 * MiB, dst, failure -> {
+                    if (failure != null) {
+                        finished.completeExceptionally(failure);
+                    } else {
+                        finished.complete(Thread.currentThread().getName());
+                    }
+                });
+                assertThat(finished.get(30, TimeUnit.SECONDS)).startsWith("nbd-reader");
+                assertThat(dst.position()).isEqualTo(10);
+                byte[] read = new byte[data.length];
+                dst.get(read);
+                assertThat(Arrays.equals(read, data)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aCompletionMaySendTheNextReadFromTheReaderThread() throws Exception {
+        byte[] data = new byte[4 * MiB];
+        new Random(12).nextBytes(data);
+        try (MemoryBlockDevice memory = MemoryBlockDevice.create(4 * MiB)) {
+            memory.write(0, ByteBuffer.wrap(data), false);
+            try (InProcessServer server = new InProcessServer(dir, memory);
+                 NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+                ByteBuffer dst = ByteBuffer.allocateDirect(data.length);
+                CompletableFuture<Void> all = new CompletableFuture<>();
+                // 1,024 reads of 4 KiB, each sent by the completion of the one before.
+                AsynchronousReads.Completion[] chain = new AsynchronousReads.Completion[1];
+                int[] next = {0};
+                chain[0] = failure -> {
+                    if (failure != null) {
+                        all.completeExceptionally(failure);
+                    } else if (++next[0] == 1024) {
+                        all.complete(null);
+                    } else {
+                        device.readLater(next[0] * 4096L, dst.slice(next[0] * 4096, 4096), chain[0]);
+                    }
+                };
+                device.readLater(0, dst.slice(0, 4096), chain[0]);
+                all.get(30, TimeUnit.SECONDS);
+                byte[] read = new byte[data.length];
+                dst.get(read);
+                assertThat(Arrays.equals(read, data)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aFailedOrUnsendableReadGoesToItsCompletionNotToTheCaller() throws Exception {
+        BlockDevice failing = new ForwardingBlockDevice(MemoryBlockDevice.create(MiB)) {
+            @Override
+            public void read(long offset, ByteBuffer dst) throws IOException {
+                throw new DeviceException(Errno.EIO, "medium error at " + offset);
+            }
+        };
+        try (InProcessServer server = new InProcessServer(dir, failing)) {
+            NbdBlockDevice device = NbdBlockDevice.connect(server.uri());
+            CompletableFuture<IOException> failed = new CompletableFuture<>();
+            device.readLater(4096, ByteBuffer.allocate(4096), failed::complete);
+            assertThat(failed.get(30, TimeUnit.SECONDS))
+                    .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
+
+            device.close();
+            CompletableFuture<IOException> closed = new CompletableFuture<>();
+            device.readLater(0, ByteBuffer.allocate(4096), closed::complete);
+            assertThat(closed.get(30, TimeUnit.SECONDS)).isInstanceOf(DeviceException.class).hasMessageContaining("closed");
+        }
     }
 
     private static List<Extent> memoryExtents(BlockDevice memory) throws Exception {

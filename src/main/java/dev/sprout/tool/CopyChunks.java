@@ -1,0 +1,150 @@
+package dev.sprout.tool;
+
+import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Extent;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The data chunks of a copy, handed out one at a time to whichever worker asks next, in offset
+ * order: the source's extents are walked as the copy goes, data ranges are cut into chunks of at
+ * most {@code chunkSize} bytes, and zero ranges go to {@link ZeroRanges} instead. Every range is
+ * aligned to whole blocks: zero ranges shrink to them, data grows to them, so a block holding
+ * both is data.
+ */
+final class CopyChunks {
+
+    /** A range of data to copy. */
+    record Chunk(long offset, int length) {
+    }
+
+    /** From {@link #nextWithoutWaiting}: the next chunk needs the source's extents first. */
+    static final Chunk EXTENTS_NEEDED = new Chunk(-1, 0);
+
+    /** Where the ranges the source reports as zeroes go (skipped or zeroed on the destination). */
+    @FunctionalInterface
+    interface ZeroRanges {
+        void zero(long offset, long length) throws IOException;
+    }
+
+    private final BlockDevice source;
+    private final Grid grid;
+    private final int chunkSize;
+    private final ZeroRanges zeroes;
+    private final long size;
+    /** Guards the fields below; not held while the source is asked for extents. */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when an extents query ends. */
+    private final Condition fetched = lock.newCondition();
+    /** Extents fetched and not yet cut, in order. */
+    private final ArrayDeque<Extent> extents = new ArrayDeque<>();
+    /** Where the next extents query starts. */
+    private long asked;
+    /** Whether a thread is asking the source for extents. */
+    private boolean querying;
+    /** Everything before it is handed out, zeroed or skipped. */
+    private long done;
+    /** The data range being cut into chunks: next chunk's offset, and the range's end. */
+    private long dataAt;
+    private long dataEnd;
+
+    CopyChunks(BlockDevice source, long align, int chunkSize, ZeroRanges zeroes) {
+        this.source = source;
+        this.size = source.size();
+        this.grid = new Grid(align, size);
+        this.chunkSize = chunkSize;
+        this.zeroes = zeroes;
+    }
+
+    /** The next chunk, or null once everything is handed out. */
+    Chunk next() throws IOException {
+        return next(true);
+    }
+
+    /**
+     * The next chunk, null once everything is handed out, or {@link #EXTENTS_NEEDED} where
+     * {@link #next()} would wait for the source's extents (which an NBD source's reader thread,
+     * say, must not).
+     */
+    Chunk nextWithoutWaiting() throws IOException {
+        return next(false);
+    }
+
+    private Chunk next(boolean mayWait) throws IOException {
+        lock.lock();
+        try {
+            while (dataAt >= dataEnd) {
+                if (extents.isEmpty()) {
+                    if (asked >= size) {
+                        return null;
+                    }
+                    if (!mayWait) {
+                        return EXTENTS_NEEDED;
+                    }
+                    fetchExtents();
+                    continue;
+                }
+                Extent extent = extents.poll();
+                long start = Math.max(done, grid.down(extent.offset()));
+                if (extent.zero()) {
+                    long end = grid.down(extent.end());
+                    if (end > start) {
+                        zeroes.zero(start, end - start);
+                        done = end;
+                    }
+                } else {
+                    dataAt = start;
+                    dataEnd = grid.up(extent.end());
+                    done = Math.max(done, dataEnd);
+                }
+            }
+            // Steps never pass the end, so offsets near 2^63 cannot overflow.
+            Chunk chunk = new Chunk(dataAt, (int) Math.min(chunkSize, dataEnd - dataAt));
+            dataAt += chunk.length();
+            return chunk;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Asks the source for the extents from {@link #asked}, or waits for the thread asking already.
+     * The lock is let go while the source answers: a thread that must not wait for the source
+     * (see {@link #nextWithoutWaiting}) must not wait for the one asking it either.
+     */
+    private void fetchExtents() throws IOException {
+        if (querying) {
+            fetched.awaitUninterruptibly();
+            return;
+        }
+        querying = true;
+        long from = asked;
+        List<Extent> found;
+        lock.unlock();
+        try {
+            found = source.extents(from, size - from);
+        } finally {
+            lock.lock();
+            querying = false;
+            fetched.signalAll();
+        }
+        extents.addAll(found);
+        asked = found.getLast().end();
+    }
+
+    /** Rounding to whole blocks of {@code align} bytes; the device's end counts as a boundary. */
+    private record Grid(long align, long size) {
+        long down(long offset) {
+            return offset >= size ? size : offset & -align;
+        }
+
+        long up(long offset) {
+            long down = down(offset);
+            return down == offset ? offset : size - down <= align ? size : down + align;
+        }
+    }
+}
