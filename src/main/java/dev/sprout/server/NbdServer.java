@@ -14,6 +14,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,18 +61,20 @@ public final class NbdServer implements Closeable {
      */
     public SocketAddress listen(SocketAddress address) throws IOException {
         ServerSocketChannel channel;
+        SocketAddress bound;
         if (address instanceof UnixDomainSocketAddress unix) {
             removeStaleSocket(unix.getPath());
             channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            channel.bind(unix);
+            bindUnix(channel, unix.getPath());
             socketFiles.add(unix.getPath());
+            bound = unix;
         } else {
             channel = ServerSocketChannel.open();
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.bind(address, 128);
+            bound = channel.getLocalAddress();
         }
         listeners.add(channel);
-        SocketAddress bound = channel.getLocalAddress();
         Thread.ofVirtual().name("accept " + bound).start(() -> acceptLoop(channel));
         LOG.log(Level.INFO, "listening on {0}", bound);
         return bound;
@@ -144,6 +147,33 @@ public final class NbdServer implements Closeable {
     }
 
     /** A socket file left by a dead server is removed; anything else at the path is an error. */
+    /**
+     * Binds and listens at {@code path} so that the socket file appears only once it accepts:
+     * bind(2) makes the file and listen(2) comes after, and a client that connected as soon as the
+     * file appeared was refused in between (4 times in 15 starts in a tight loop). The socket is
+     * bound under a temporary name beside it and renamed into place; where that name would be too
+     * long for a socket address, it is bound at {@code path} directly.
+     */
+    private static void bindUnix(ServerSocketChannel channel, Path path) throws IOException {
+        Path temporary = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid());
+        try {
+            Files.deleteIfExists(temporary);
+            channel.bind(UnixDomainSocketAddress.of(temporary), 128);
+        } catch (IOException e) {
+            if (channel.getLocalAddress() != null) {
+                throw e;
+            }
+            channel.bind(UnixDomainSocketAddress.of(path), 128); // the temporary name is too long
+            return;
+        }
+        try {
+            Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Files.deleteIfExists(temporary);
+            throw e;
+        }
+    }
+
     private static void removeStaleSocket(Path path) throws IOException {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
