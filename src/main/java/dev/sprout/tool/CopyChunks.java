@@ -14,7 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * order: the source's extents are walked as the copy goes, data ranges are cut into chunks of at
  * most {@code chunkSize} bytes, and zero ranges go to {@link ZeroRanges} instead. Every range is
  * aligned to whole blocks: zero ranges shrink to them, data grows to them, so a block holding
- * both is data.
+ * both is data. Chunks are cut at multiples of {@code chunkSize} (a power of two), so that only a
+ * data range's ends can fall inside a destination's preferred block (a qcow2 cluster, say).
  */
 final class CopyChunks {
 
@@ -53,6 +54,9 @@ final class CopyChunks {
     private long dataEnd;
 
     CopyChunks(BlockDevice source, long align, int chunkSize, ZeroRanges zeroes) {
+        if (Integer.bitCount(chunkSize) != 1) {
+            throw new IllegalArgumentException("chunk size " + chunkSize + " is not a power of two");
+        }
         this.source = source;
         this.size = source.size();
         this.grid = new Grid(align, size);
@@ -103,7 +107,7 @@ final class CopyChunks {
                 }
             }
             // Steps never pass the end, so offsets near 2^63 cannot overflow.
-            Chunk chunk = new Chunk(dataAt, (int) Math.min(chunkSize, dataEnd - dataAt));
+            Chunk chunk = new Chunk(dataAt, (int) Math.min(chunkSize - (dataAt & (chunkSize - 1)), dataEnd - dataAt));
             dataAt += chunk.length();
             return chunk;
         } finally {
