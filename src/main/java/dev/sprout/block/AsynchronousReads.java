@@ -16,7 +16,9 @@ public interface AsynchronousReads {
         /**
          * Called once, with null when the bytes are in, or with why they are not. It runs on the
          * device's own thread (or on the caller's, when the read fails before it is sent), so it
-         * must not wait for this device's replies and must not throw.
+         * must not wait for this device's replies and must not throw. It may start the next read
+         * in place of the finished one, which no longer counts against the device's requests in
+         * flight; starting more could wait for a free request, which only this thread can free.
          */
         void done(IOException failure);
     }

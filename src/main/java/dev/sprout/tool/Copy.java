@@ -89,7 +89,7 @@ public final class Copy {
     }
 
     private Summary run() throws IOException {
-        CopyChunks chunks = new CopyChunks(source, alignment(), REQUEST_SIZE, this::zero);
+        CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize(), this::zero);
         if (source instanceof AsynchronousReads reads && !(destination instanceof AsynchronousReads)) {
             copyWhereReadsFinish(reads, chunks);
         } else {
@@ -242,6 +242,16 @@ public final class Copy {
             destination.zero(offset, length, ZeroFlags.PUNCH);
         }
         progress.advance(length);
+    }
+
+    /**
+     * {@link #REQUEST_SIZE}, or less where the source takes smaller requests: one chunk is one
+     * request, so that each read chain of {@link #copyWhereReadsFinish} holds at most one of the
+     * connection's requests in flight, and a reader thread sending the next read never waits for
+     * a free one (which only it could free).
+     */
+    private int chunkSize() {
+        return Integer.highestOneBit(Math.min(REQUEST_SIZE, source.capabilities().blockSizes().maximum()));
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.sprout.tool;
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.backend.MemoryBlockDevice;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.BlockSizes;
+import dev.sprout.block.Capabilities;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -141,6 +143,29 @@ class CopyFromNbdTest {
             striped.close();
         }
         assertThat(queries.get()).as("extents asked of the server's device").isGreaterThan(32);
+    }
+
+    @Test
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aServerTakingOnly64KiBReadsDoesNotStallTheReadChains() throws Exception {
+        // 1 MiB chunks would be 16 READs each: 64 chains could hold 1,024 requests, 64 at most go out,
+        // and a reader sending a chain's next chunk would wait for a request only it can free.
+        MemoryBlockDevice memory = scattered();
+        BlockDevice small = new ForwardingBlockDevice(memory) {
+            @Override
+            public Capabilities capabilities() {
+                return new Capabilities(false, true, false, false, false, false, false, true, true,
+                        new BlockSizes(1, 4096, 64 * 1024));
+            }
+        };
+        try (Served server = serve(small);
+             BlockDevice source = MultiConnectionDevice.connect(server.uri(), 1, note -> { });
+             MemoryBlockDevice destination = MemoryBlockDevice.create(SIZE)) {
+            Copy.run(source, destination, new Copy.Options(64, true), new Progress(SIZE, null));
+            assertThat(Compare.firstDifference(memory, destination)).isEmpty();
+        } finally {
+            small.close();
+        }
     }
 
     @Test
