@@ -11,6 +11,7 @@ import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.TransmissionFlag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -241,6 +242,30 @@ class NbdBlockDeviceTest {
             CompletableFuture<IOException> closed = new CompletableFuture<>();
             device.readLater(0, ByteBuffer.allocate(4096), closed::complete);
             assertThat(closed.get(30, TimeUnit.SECONDS)).isInstanceOf(DeviceException.class).hasMessageContaining("closed");
+        }
+    }
+
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hung reader fails, not hangs
+    void aCompletionThatThrowsBreaksTheConnectionInsteadOfHangingIt() throws Exception {
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            device.readLater(0, ByteBuffer.allocate(4096), failure -> {
+                throw new IllegalStateException("a broken completion");
+            });
+            // Every later request fails (the reader is gone), and none waits forever.
+            CompletableFuture<IOException> next = new CompletableFuture<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!next.isDone() && System.nanoTime() < deadline) {
+                CompletableFuture<IOException> attempt = new CompletableFuture<>();
+                device.readLater(0, ByteBuffer.allocate(4096), attempt::complete);
+                IOException failure = attempt.get(10, TimeUnit.SECONDS);
+                if (failure != null) {
+                    next.complete(failure);
+                }
+            }
+            assertThat(next.getNow(null)).isInstanceOf(DeviceException.class).hasMessageContaining("a broken completion");
+            assertThatThrownBy(() -> device.read(0, ByteBuffer.allocate(4096))).isInstanceOf(DeviceException.class);
         }
     }
 
