@@ -146,7 +146,6 @@ public final class NbdServer implements Closeable {
         }
     }
 
-    /** A socket file left by a dead server is removed; anything else at the path is an error. */
     /**
      * Binds and listens at {@code path} so that the socket file appears only once it accepts:
      * bind(2) makes the file and listen(2) comes after, and a client that connected as soon as the
@@ -174,6 +173,7 @@ public final class NbdServer implements Closeable {
         }
     }
 
+    /** A socket file left by a dead server is removed; anything else at the path is an error. */
     private static void removeStaleSocket(Path path) throws IOException {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
