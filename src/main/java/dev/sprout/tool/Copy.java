@@ -70,12 +70,15 @@ public final class Copy {
     private final Progress progress;
     private final AtomicLong dataBytes = new AtomicLong();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
+    /** Bytes per chunk, and per buffer: see {@link #chunkSize(BlockDevice)}. */
+    private final int chunkSize;
 
     private Copy(BlockDevice source, BlockDevice destination, Options options, Progress progress) {
         this.source = source;
         this.destination = destination;
         this.options = options;
         this.progress = progress;
+        this.chunkSize = chunkSize(source);
     }
 
     /** Copies {@code source} onto {@code destination}, which must be at least as large. */
@@ -89,7 +92,7 @@ public final class Copy {
     }
 
     private Summary run() throws IOException {
-        CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize(), this::zero);
+        CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize, this::zero);
         if (source instanceof AsynchronousReads reads && !(destination instanceof AsynchronousReads)) {
             copyWhereReadsFinish(reads, chunks);
         } else {
@@ -114,7 +117,7 @@ public final class Copy {
                     try {
                         for (CopyChunks.Chunk chunk; failure.get() == null && (chunk = chunks.next()) != null; ) {
                             if (buffer == null) {
-                                buffer = ByteBuffer.allocateDirect(REQUEST_SIZE);
+                                buffer = ByteBuffer.allocateDirect(chunkSize);
                             }
                             ByteBuffer bytes = buffer.clear().limit(chunk.length());
                             source.read(chunk.offset(), bytes.duplicate());
@@ -181,7 +184,7 @@ public final class Copy {
                 Thread.startVirtualThread(() -> next(true));
             } else {
                 if (buffer == null) {
-                    buffer = ByteBuffer.allocateDirect(REQUEST_SIZE);
+                    buffer = ByteBuffer.allocateDirect(chunkSize);
                 }
                 reads.readLater(chunk.offset(), buffer.clear().limit(chunk.length()), this);
             }
@@ -250,7 +253,7 @@ public final class Copy {
      * connection's requests in flight, and a reader thread sending the next read never waits for
      * a free one (which only it could free).
      */
-    private int chunkSize() {
+    private static int chunkSize(BlockDevice source) {
         return Integer.highestOneBit(Math.min(REQUEST_SIZE, source.capabilities().blockSizes().maximum()));
     }
 
