@@ -96,7 +96,9 @@ public interface BlockDevice extends Closeable {
      * it again; or null, the default, when the device has none for this write: the caller then
      * reads the payload into a buffer of its own and calls {@link #write}. The server commits on
      * the thread that reads requests, so a device lends only where committing never waits. Layers
-     * keep the default, since they must see every write's bytes.
+     * keep the default, since they must see every write's bytes. Unlike the other operations it
+     * may be asked before the range is checked (the server asks first, since most devices lend
+     * nothing): a device lends nothing for a range outside it, or lends and sees the lease released.
      */
     default WriteLease leaseWrite(long offset, int length) {
         return null;

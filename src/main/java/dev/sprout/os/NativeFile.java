@@ -318,10 +318,6 @@ public final class NativeFile implements Closeable {
                 : new NativeException(call, path, errno);
     }
 
-    /**
-     * Runs {@code downcall} on the open descriptor under the read lock, retrying on EINTR. Returns
-     * its non-negative result, or the errno negated (as the kernel does).
-     */
     /** Makes a call whose only answer is success, or throws its errno as a {@link NativeException}. */
     private void succeed(String call, Downcall downcall) throws NativeException {
         long result = syscall(call, downcall);
@@ -330,6 +326,10 @@ public final class NativeFile implements Closeable {
         }
     }
 
+    /**
+     * Runs {@code downcall} on the open descriptor under the read lock, retrying on EINTR. Returns
+     * its non-negative result, or the errno negated (as the kernel does).
+     */
     private long syscall(String call, Downcall downcall) throws NativeException {
         Lock shared = lock.readLock();
         shared.lock();
