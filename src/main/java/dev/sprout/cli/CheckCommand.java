@@ -3,11 +3,7 @@ package dev.sprout.cli;
 import dev.sprout.format.qcow2.Qcow2Check;
 import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.tool.JsonText;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,25 +14,25 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code sprout check IMAGE}: qcow2 refcount consistency, with qemu-img check's exit codes; leaks repaired on request. */
-@Command(name = "check", mixinStandardHelpOptions = true,
-        description = "Check a qcow2 image's metadata: leaked clusters, corruptions, entries past the end of the file "
-                + "or unaligned, overlapping metadata. Read-only unless --repair.",
-        footer = {"", "Exit status (as qemu-img check): 0 clean, 1 check not completed, 2 corruptions, 3 leaked clusters only.",
-            "", "Examples:", "  sprout check overlay.qcow2", "  sprout check --repair overlay.qcow2"})
 final class CheckCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "IMAGE", description = "A qcow2 image.")
     Path image;
-
-    @Option(names = "--repair", description = "Set leaked clusters' refcounts to their true value and free their space; "
-            + "corruptions are never touched.")
     boolean repair;
-
-    @Option(names = "--json", description = "Print one JSON object (keys as qemu-img check --output=json).")
     boolean json;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("check", this, "Check a qcow2 image's metadata: leaked clusters, corruptions,"
+                        + " entries past the end of the file or unaligned, overlapping metadata. Read-only unless --repair.")
+                .footer("", "Exit status (as qemu-img check): 0 clean, 1 check not completed, 2 corruptions, 3 leaked"
+                        + " clusters only.", "", "Examples:", "  sprout check overlay.qcow2", "  sprout check --repair overlay.qcow2")
+                .parameter(0, "IMAGE", Path.class, () -> image, v -> image = v, "A qcow2 image.")
+                .flag("--repair", () -> repair, v -> repair = v, "Set leaked clusters' refcounts to their true value and"
+                        + " free their space; corruptions are never touched.")
+                .flag("--json", () -> json, v -> json = v, "Print one JSON object (keys as qemu-img check --output=json).")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() {

@@ -3,10 +3,7 @@ package dev.sprout.cli;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.Compare;
 import dev.sprout.tool.ImageOpener;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -14,19 +11,21 @@ import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 
 /** {@code sprout compare A B}: exit 0 when identical, 1 at the first difference, 2 on error (like cmp). */
-@Command(name = "compare", mixinStandardHelpOptions = true,
-        description = {"Compare two images; holes and zeroes are equal, as are zeroes past the end of the shorter.",
-                "Exit status: 0 identical, 1 different, 2 error."})
 final class CompareCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "A")
     String first;
-
-    @Parameters(index = "1", paramLabel = "B")
     String second;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("compare", this,
+                        "Compare two images; holes and zeroes are equal, as are zeroes past the end of the shorter.",
+                        "Exit status: 0 identical, 1 different, 2 error.")
+                .parameter(0, "A", String.class, () -> first, v -> first = v, null)
+                .parameter(1, "B", String.class, () -> second, v -> second = v, null)
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() {

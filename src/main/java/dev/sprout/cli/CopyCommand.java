@@ -6,11 +6,7 @@ import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
 import dev.sprout.tool.ImageOpener.OutputFormat;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -22,46 +18,46 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code sprout copy SRC DST}: copies an image, data only, keeping holes and zeroes sparse. */
-@Command(name = "copy", mixinStandardHelpOptions = true,
-        description = {"Copy a disk image: raw file, qcow2, nbd://host:port/export, nbd+unix:///export?socket=PATH,"
-                + " or - for stdin/stdout.",
-                "Only data is copied: holes and all-zero blocks stay holes. A file destination is written under a"
-                + " temporary name and renamed when complete; an NBD destination is written in place."})
 final class CopyCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "SRC", description = "Source image, NBD URI, or - for stdin.")
     String source;
-
-    @Parameters(index = "1", paramLabel = "DST", description = "Destination file, NBD URI, or - for stdout.")
     String destination;
-
-    @Option(names = "-O", paramLabel = "FORMAT", description = "Format of a new file destination: raw (default) or qcow2.")
     String format = "raw";
-
-    @Option(names = "--compress", paramLabel = "ALGORITHM", description = "Compress every data cluster: zstd or deflate (with -O qcow2, into a new file;"
-            + " the same input always gives the same bytes).")
     String compress;
-
-    @Option(names = "--partition", paramLabel = "N", description = "Copy only partition N of the source (MBR or GPT).")
     Integer partition;
-
-    @Option(names = "--requests", paramLabel = "N", description = "Requests in flight (default ${DEFAULT-VALUE}).")
     int requests = CopySettings.DEFAULT_REQUESTS;
-
-    @Option(names = "--connections", paramLabel = "N|auto", description = "Connections to an NBD source or destination"
-            + " whose server advertises multi-conn; requests are spread over them. auto (the default): one per core,"
-            + " 2 to 4, or one when the server does not advertise multi-conn.")
     String connections = "auto";
-
-    @Option(names = "--flush", description = "Flush the destination before finishing (fdatasync for a file, FLUSH"
-            + " for NBD): slower, but the copy is on disk when sprout exits.")
     boolean flush;
-
-    @Option(names = "--progress", description = "Show a progress bar even when stderr is not a terminal.")
     boolean progress;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        return CommandDeclaration.command("copy", this,
+                        "Copy a disk image: raw file, qcow2, nbd://host:port/export, nbd+unix:///export?socket=PATH,"
+                                + " or - for stdin/stdout.",
+                        "Only data is copied: holes and all-zero blocks stay holes. A file destination is written under a"
+                                + " temporary name and renamed when complete; an NBD destination is written in place.")
+                .parameter(0, "SRC", String.class, () -> source, v -> source = v, "Source image, NBD URI, or - for stdin.")
+                .parameter(1, "DST", String.class, () -> destination, v -> destination = v,
+                        "Destination file, NBD URI, or - for stdout.")
+                .option("-O", "FORMAT", String.class, () -> format, v -> format = v,
+                        "Format of a new file destination: raw (default) or qcow2.")
+                .option("--compress", "ALGORITHM", String.class, () -> compress, v -> compress = v,
+                        "Compress every data cluster: zstd or deflate (with -O qcow2, into a new file;"
+                                + " the same input always gives the same bytes).")
+                .option("--partition", "N", Integer.class, () -> partition, v -> partition = v,
+                        "Copy only partition N of the source (MBR or GPT).")
+                .option("--requests", "N", int.class, () -> requests, v -> requests = v,
+                        "Requests in flight (default ${DEFAULT-VALUE}).")
+                .option("--connections", "N|auto", String.class, () -> connections, v -> connections = v,
+                        "Connections to an NBD source or destination whose server advertises multi-conn; requests are"
+                                + " spread over them. auto (the default): one per core, 2 to 4, or one when the server"
+                                + " does not advertise multi-conn.")
+                .flag("--flush", () -> flush, v -> flush = v, "Flush the destination before finishing (fdatasync for a"
+                        + " file, FLUSH for NBD): slower, but the copy is on disk when sprout exits.")
+                .flag("--progress", () -> progress, v -> progress = v,
+                        "Show a progress bar even when stderr is not a terminal.")
+                .spec();
+    }
 
     @Override
     public Integer call() throws IOException {

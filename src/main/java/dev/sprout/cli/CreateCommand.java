@@ -3,11 +3,7 @@ package dev.sprout.cli;
 import dev.sprout.block.ByteSize;
 import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.tool.ImageOpener;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,34 +12,34 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code sprout create}: writes a new, empty qcow2 image, plain or as an overlay over a backing file. */
-@Command(name = "create", mixinStandardHelpOptions = true,
-        description = "Create an empty qcow2 image (version 3, 16-bit refcounts), optionally over a read-only backing file.",
-        footer = {"", "Examples:", "  sprout create -f qcow2 disk.qcow2 100G",
-            "  sprout create -b base.img -F raw overlay.qcow2     (size taken from base.img)"})
 final class CreateCommand implements Callable<Integer> {
 
-    @Option(names = "-f", paramLabel = "FORMAT", defaultValue = "qcow2", description = "Image format; only qcow2.")
-    String format;
-
-    @Option(names = "-b", paramLabel = "BACKING",
-            description = "Backing file, stored as given; a relative name is relative to the image's folder.")
+    String format = "qcow2";
     String backing;
-
-    @Option(names = "-F", paramLabel = "BACKING_FORMAT", description = "raw or qcow2; detected from the file when omitted.")
     String backingFormat;
-
-    @Option(names = {"-c", "--cluster-size"}, paramLabel = "SIZE", defaultValue = "64K",
-            description = "Cluster size, a power of two from 512 to 2M (default 64K).")
-    String clusterSize;
-
-    @Parameters(index = "0", paramLabel = "FILE", description = "The image to create; must not exist.")
+    String clusterSize = "64K";
     Path file;
-
-    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE", description = "Virtual size (e.g. 100G); default: the backing file's.")
     String size;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("create", this, "Create an empty qcow2 image (version 3, 16-bit refcounts),"
+                        + " optionally over a read-only backing file.")
+                .footer("", "Examples:", "  sprout create -f qcow2 disk.qcow2 100G",
+                        "  sprout create -b base.img -F raw overlay.qcow2     (size taken from base.img)")
+                .option("-f", "FORMAT", String.class, () -> format, v -> format = v, "Image format; only qcow2.")
+                .option("-b", "BACKING", String.class, () -> backing, v -> backing = v,
+                        "Backing file, stored as given; a relative name is relative to the image's folder.")
+                .option("-F", "BACKING_FORMAT", String.class, () -> backingFormat, v -> backingFormat = v,
+                        "raw or qcow2; detected from the file when omitted.")
+                .option("-c --cluster-size", "SIZE", String.class, () -> clusterSize, v -> clusterSize = v,
+                        "Cluster size, a power of two from 512 to 2M (default 64K).")
+                .parameter(0, "FILE", Path.class, () -> file, v -> file = v, "The image to create; must not exist.")
+                .optionalParameter(1, "SIZE", String.class, () -> size, v -> size = v,
+                        "Virtual size (e.g. 100G); default: the backing file's.")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() throws IOException {

@@ -4,11 +4,7 @@ import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.ImageInfo;
 import dev.sprout.tool.ImageOpener;
 import dev.sprout.tool.JsonText;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,18 +12,20 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code sprout info IMAGE|URI}: format, size, allocation; for NBD the flags, contexts and block sizes. */
-@Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Describe an image (raw, qcow2) or an NBD export (flags, contexts, block sizes, like nbdinfo).")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "IMAGE|URI")
     String image;
-
-    @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("info", this,
+                        "Describe an image (raw, qcow2) or an NBD export (flags, contexts, block sizes, like nbdinfo).")
+                .parameter(0, "IMAGE|URI", String.class, () -> image, v -> image = v, null)
+                .flag("--json", () -> json, v -> json = v, "Print one JSON object.")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() throws IOException {

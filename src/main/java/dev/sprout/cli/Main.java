@@ -3,19 +3,29 @@ package dev.sprout.cli;
 import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeFile;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 /** The {@code sprout} command: dispatches to its subcommands. */
-@Command(name = "sprout", mixinStandardHelpOptions = true, version = "sprout 0.1.0",
-        description = "Serve virtual disks over NBD and work with disk images.")
 public final class Main {
 
+    /** A subcommand's name, and how to make a command that declares its line. */
+    record Subcommand(String name, Supplier<CommandSpec> declaration) {
+    }
+
     /** The subcommands, in the order help lists them. */
-    static final List<Class<?>> COMMANDS = List.of(ServeCommand.class, PartitionsCommand.class, CreateCommand.class,
-            CopyCommand.class, MapCommand.class, CompareCommand.class, InfoCommand.class, SparsifyCommand.class,
-            CheckCommand.class);
+    static final List<Subcommand> COMMANDS = List.of(
+            new Subcommand("serve", () -> new ServeCommand().declare()),
+            new Subcommand("partitions", () -> new PartitionsCommand().declare()),
+            new Subcommand("create", () -> new CreateCommand().declare()),
+            new Subcommand("copy", () -> new CopyCommand().declare()),
+            new Subcommand("map", () -> new MapCommand().declare()),
+            new Subcommand("compare", () -> new CompareCommand().declare()),
+            new Subcommand("info", () -> new InfoCommand().declare()),
+            new Subcommand("sparsify", () -> new SparsifyCommand().declare()),
+            new Subcommand("check", () -> new CheckCommand().declare()));
 
     private Main() {
     }
@@ -38,12 +48,12 @@ public final class Main {
 
     /** Runs the command line and returns the exit status (for tests and main). */
     static int execute(String... args) {
-        CommandLine commandLine = new CommandLine(new Main());
-        // picocli reflects over every option of every subcommand it is given; a run names its
-        // subcommand first, so only that one is built (help and mistakes still see them all).
-        Class<?> named = args.length == 0 ? null : command(args[0]);
-        for (Class<?> command : named != null ? List.<Class<?>>of(named) : COMMANDS) {
-            commandLine.addSubcommand(command);
+        CommandLine commandLine = new CommandLine(CommandDeclaration.command("sprout", null,
+                "Serve virtual disks over NBD and work with disk images.").spec());
+        // A run names its subcommand first, so only that one is declared (help and mistakes still see them all).
+        Subcommand named = args.length == 0 ? null : command(args[0]);
+        for (Subcommand command : named != null ? List.of(named) : COMMANDS) {
+            commandLine.addSubcommand(command.name(), command.declaration().get());
         }
         commandLine.setExecutionExceptionHandler((failure, cmd, parsed) -> {
             cmd.getErr().println("sprout: " + oneLine(failure));
@@ -52,20 +62,14 @@ public final class Main {
         return commandLine.execute(args);
     }
 
-    /** The subcommand called {@code name} (as its {@code @Command} names it), or null. */
-    static Class<?> command(String name) {
-        return switch (name) {
-            case "serve" -> ServeCommand.class;
-            case "partitions" -> PartitionsCommand.class;
-            case "create" -> CreateCommand.class;
-            case "copy" -> CopyCommand.class;
-            case "map" -> MapCommand.class;
-            case "compare" -> CompareCommand.class;
-            case "info" -> InfoCommand.class;
-            case "sparsify" -> SparsifyCommand.class;
-            case "check" -> CheckCommand.class;
-            default -> null;
-        };
+    /** The subcommand called {@code name}, or null. */
+    static Subcommand command(String name) {
+        for (Subcommand command : COMMANDS) {
+            if (command.name().equals(name)) {
+                return command;
+            }
+        }
+        return null;
     }
 
     private static String oneLine(Exception failure) {

@@ -1,11 +1,7 @@
 package dev.sprout.cli;
 
 import dev.sprout.tool.ImageMap;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -13,20 +9,22 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code sprout map IMAGE|URI}: the extents of an image, data, zero or hole, and the layer each comes from. */
-@Command(name = "map", mixinStandardHelpOptions = true,
-        description = "Show where an image holds data, allocated zeroes and holes, and for a qcow2 backing chain"
-                + " which layer (depth 0 the image, 1 its backing file, ...) each range comes from.")
 final class MapCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "IMAGE|URI", description = "Raw or qcow2 image, or NBD URI.")
     String image;
-
-    @Option(names = "--json", description = "JSON like qemu-img map --output=json: start, length, depth, present, zero,"
-            + " data, plus hole and file.")
     boolean json;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("map", this, "Show where an image holds data, allocated zeroes and holes,"
+                        + " and for a qcow2 backing chain which layer (depth 0 the image, 1 its backing file, ...) each"
+                        + " range comes from.")
+                .parameter(0, "IMAGE|URI", String.class, () -> image, v -> image = v, "Raw or qcow2 image, or NBD URI.")
+                .flag("--json", () -> json, v -> json = v, "JSON like qemu-img map --output=json: start, length, depth,"
+                        + " present, zero, data, plus hole and file.")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() throws IOException {

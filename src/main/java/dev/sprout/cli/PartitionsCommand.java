@@ -4,11 +4,7 @@ import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.fs.Partition;
 import dev.sprout.fs.PartitionTable;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -19,21 +15,24 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code sprout partitions IMAGE}: lists the partitions of a raw disk image. */
-@Command(name = "partitions", mixinStandardHelpOptions = true,
-        description = "List the partitions of a raw disk image (MBR with logical partitions, or GPT).",
-        footer = {"", "Serve one of them with: sprout serve --layer partition:number=N file IMAGE"})
 final class PartitionsCommand implements Callable<Integer> {
 
     private static final String[] HEADINGS = {"NUMBER", "START", "SIZE", "", "TYPE", "", "NAME"};
 
-    @Parameters(paramLabel = "IMAGE", description = "The raw disk image.")
     Path image;
-
-    @Option(names = "--json", description = "Print JSON: {\"scheme\", \"sector_size\", \"partitions\": [...]}.")
     boolean json;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("partitions", this,
+                        "List the partitions of a raw disk image (MBR with logical partitions, or GPT).")
+                .footer("", "Serve one of them with: sprout serve --layer partition:number=N file IMAGE")
+                .parameter(0, "IMAGE", Path.class, () -> image, v -> image = v, "The raw disk image.")
+                .flag("--json", () -> json, v -> json = v,
+                        "Print JSON: {\"scheme\", \"sector_size\", \"partitions\": [...]}.")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() throws IOException {

@@ -4,9 +4,7 @@ import dev.sprout.layer.LayerCatalog;
 import dev.sprout.server.Export;
 import dev.sprout.server.ExportTable;
 import dev.sprout.server.NbdServer;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -26,65 +24,61 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /** {@code sprout serve}: serves one backend over NBD. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serve a disk over NBD.",
-        footer = {"", BackendSpec.USAGE, "", LayerCatalog.USAGE, "",
-                "Sizes take bytes or K, M, G, T, P, E suffixes (powers of 1024).",
-                "Examples:",
-                "  sprout serve memory 7E",
-                "  sprout serve -U /tmp/disk.sock file disk.img",
-                "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'",
-                "  sprout serve --layer cow:overlay=overlay.qcow2 file base.img"})
 final class ServeCommand implements Callable<Integer> {
 
-    @Parameters(arity = "0..*", paramLabel = "BACKEND [ARG...]", description = "The backend and its arguments.")
     List<String> backend = new ArrayList<>();
-
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "Serve the exports a TOML file describes (see README) instead of one backend.")
     Path config;
-
-    @Option(names = {"-l", "--layer"}, paramLabel = "NAME[:KEY=VALUE,...]",
-            description = "Stack a layer over the backend; repeatable, listed top-down (the first is what clients see).")
     List<String> layers = new ArrayList<>();
-
-    @Option(names = {"-p", "--port"}, description = "TCP port (default ${DEFAULT-VALUE}; 0 picks a free one).")
     int port = 10809;
-
-    @Option(names = {"-i", "--ip"}, paramLabel = "ADDR", description = "Listen on this address only (default: all).")
     String address;
-
-    @Option(names = {"-U", "--unix"}, paramLabel = "PATH",
-            description = "Listen on a Unix socket instead of TCP; '-' makes a private one in a temporary folder.")
     String unixSocket;
-
-    @Option(names = {"-s", "--stdio"}, description = "Serve one client on stdin/stdout (for nbdfuse --command).")
     boolean stdio;
-
-    @Option(names = {"-r", "--read-only"}, description = "Refuse all writes.")
     boolean readOnly;
-
-    @Option(names = {"-e", "--export-name"}, paramLabel = "NAME", description = "The export's name (default: empty).")
     String exportName = "";
-
-    @Option(names = {"-D", "--description"}, paramLabel = "TEXT", description = "The export's description.")
     String description;
-
-    @Option(names = {"-P", "--pidfile"}, paramLabel = "FILE", description = "Write the process id here once listening.")
     Path pidFile;
-
-    @Option(names = "--run", paramLabel = "CMD",
-            description = "Run CMD with $uri, $nbd, $unixsocket, $port set, then exit with its status.")
     String run;
-
-    @Option(names = {"-v", "--verbose"}, description = "Log every connection and option.")
     boolean verbose;
-
-    @Option(names = {"-q", "--quiet"}, description = "Log warnings and errors only.")
     boolean quiet;
 
     /** Released once every export's device is closed, which a shutdown hook waits for. */
     private final CountDownLatch devicesClosed = new CountDownLatch(1);
+
+    CommandSpec declare() {
+        return CommandDeclaration.command("serve", this, "Serve a disk over NBD.")
+                .footer("", BackendSpec.USAGE, "", LayerCatalog.USAGE, "",
+                        "Sizes take bytes or K, M, G, T, P, E suffixes (powers of 1024).",
+                        "Examples:",
+                        "  sprout serve memory 7E",
+                        "  sprout serve -U /tmp/disk.sock file disk.img",
+                        "  sprout serve -U - memory 1G --run 'nbdinfo \"$uri\"'",
+                        "  sprout serve --layer cow:overlay=overlay.qcow2 file base.img")
+                .remainingParameters(0, "BACKEND [ARG...]", () -> backend, v -> backend = v,
+                        "The backend and its arguments.")
+                .option("-c --config", "FILE", Path.class, () -> config, v -> config = v,
+                        "Serve the exports a TOML file describes (see README) instead of one backend.")
+                .repeatable("-l --layer", "NAME[:KEY=VALUE,...]", () -> layers, v -> layers = v,
+                        "Stack a layer over the backend; repeatable, listed top-down (the first is what clients see).")
+                .option("-p --port", "PORT", int.class, () -> port, v -> port = v,
+                        "TCP port (default ${DEFAULT-VALUE}; 0 picks a free one).")
+                .option("-i --ip", "ADDR", String.class, () -> address, v -> address = v,
+                        "Listen on this address only (default: all).")
+                .option("-U --unix", "PATH", String.class, () -> unixSocket, v -> unixSocket = v,
+                        "Listen on a Unix socket instead of TCP; '-' makes a private one in a temporary folder.")
+                .flag("-s --stdio", () -> stdio, v -> stdio = v, "Serve one client on stdin/stdout (for nbdfuse --command).")
+                .flag("-r --read-only", () -> readOnly, v -> readOnly = v, "Refuse all writes.")
+                .option("-e --export-name", "NAME", String.class, () -> exportName, v -> exportName = v,
+                        "The export's name (default: empty).")
+                .option("-D --description", "TEXT", String.class, () -> description, v -> description = v,
+                        "The export's description.")
+                .option("-P --pidfile", "FILE", Path.class, () -> pidFile, v -> pidFile = v,
+                        "Write the process id here once listening.")
+                .option("--run", "CMD", String.class, () -> run, v -> run = v,
+                        "Run CMD with $uri, $nbd, $unixsocket, $port set, then exit with its status.")
+                .flag("-v --verbose", () -> verbose, v -> verbose = v, "Log every connection and option.")
+                .flag("-q --quiet", () -> quiet, v -> quiet = v, "Log warnings and errors only.")
+                .spec();
+    }
 
     @Override
     public Integer call() throws Exception {

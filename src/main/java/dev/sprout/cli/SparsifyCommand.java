@@ -5,34 +5,32 @@ import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
 import dev.sprout.tool.Progress;
 import dev.sprout.tool.Sparsify;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** {@code sprout sparsify IMAGE [OUTPUT] [--in-place]}: zero-filled blocks become holes or zero clusters. */
-@Command(name = "sparsify", mixinStandardHelpOptions = true,
-        description = {"Turn zero-filled blocks into holes (raw files, devices) or zero clusters (qcow2): in place,"
-                + " or into a new image OUTPUT (a sparse copy, qcow2 for a qcow2 image, its backing chain flattened).",
-                "Reports the bytes found zero and, for files, the space won."})
 final class SparsifyCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "IMAGE")
     String image;
-
-    @Parameters(index = "1", paramLabel = "OUTPUT", arity = "0..1", description = "The new image (without --in-place).")
     String output;
-
-    @Option(names = "--in-place", description = "Punch the zero blocks of IMAGE itself.")
     boolean inPlace;
+    private CommandSpec spec;
 
-    @Spec
-    CommandSpec spec;
+    CommandSpec declare() {
+        spec = CommandDeclaration.command("sparsify", this, "Turn zero-filled blocks into holes (raw files, devices)"
+                                + " or zero clusters (qcow2): in place, or into a new image OUTPUT (a sparse copy, qcow2"
+                                + " for a qcow2 image, its backing chain flattened).",
+                        "Reports the bytes found zero and, for files, the space won.")
+                .parameter(0, "IMAGE", String.class, () -> image, v -> image = v, null)
+                .optionalParameter(1, "OUTPUT", String.class, () -> output, v -> output = v,
+                        "The new image (without --in-place).")
+                .flag("--in-place", () -> inPlace, v -> inPlace = v, "Punch the zero blocks of IMAGE itself.")
+                .spec();
+        return spec;
+    }
 
     @Override
     public Integer call() throws IOException {

@@ -178,7 +178,7 @@ class CheckCommandTest {
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine commandLine = new CommandLine(new CheckCommand());
+        CommandLine commandLine = new CommandLine(new CheckCommand().declare());
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(err, true));
         int status = commandLine.execute(args);

@@ -78,7 +78,7 @@ class PartitionsCommandTest {
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine commandLine = new CommandLine(new PartitionsCommand())
+        CommandLine commandLine = new CommandLine(new PartitionsCommand().declare())
                 .setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
         commandLine.setExecutionExceptionHandler((failure, cmd, parsed) -> {
             cmd.getErr().println("sprout: " + failure.getMessage());
