@@ -1,87 +1,126 @@
 package dev.sprout.os;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.Objects;
 
 /**
- * The libc functions {@link NativeFile} calls, each bound on its first use (one holder class a
- * function). Binding one makes the JVM spin a downcall stub, 10-20 ms of a cold start each, and
- * the image tools need few of them: a copy between files calls open, lseek and close, never
- * fallocate, posix_fadvise, ioctl or preadv2. Each takes the errno capture segment first, except
- * posix_fadvise, which returns its error.
+ * libc's {@code long syscall(long number, ...)}, the one native function {@link NativeFile} and
+ * {@link ImageLock} call: every {@link Syscall} goes through one downcall handle, bound as this
+ * class is initialised. Binding a handle makes the JVM spin a downcall stub for its signature;
+ * on two cores with the AOT cache the first costs a cold start ~20-25 ms (the linker's own start
+ * included) and each further signature ~6-7 ms, plus C1 compilations that compete with the real
+ * work. One signature for every call costs one stub, where binding each libc function (close,
+ * open, lseek, fcntl for a copy) cost four.
+ *
+ * <p>Each call passes six arguments (the kernel ignores those a call does not take) and captures
+ * errno. Pointers are passed as {@linkplain MemorySegment#address() addresses}, so the caller
+ * keeps their memory alive across the call.
  */
 final class LibC {
 
-    /** Makes a downcall store errno into the capture segment passed first. */
-    static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
-    private static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
-    private static final ValueLayout.OfLong OFF_T = ValueLayout.JAVA_LONG;
+    /** The capture segment's layout; {@link #callState} allocates one. */
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final long ERRNO_OFFSET = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** The numbers of this machine's system calls; null where there is no table for it. */
+    private static final Syscall.Architecture ARCHITECTURE = Syscall.Architecture.current();
+    /** Why native calls are unavailable, or null when they are available. */
+    private static final String UNAVAILABLE;
+    /** syscall(2) taking the capture segment first, then the number and six arguments; null when unavailable. */
+    private static final MethodHandle SYSCALL;
+
+    static {
+        String reason = null;
+        MethodHandle handle = null;
+        if (ARCHITECTURE == null) {
+            reason = "native calls are only bound on Linux on x86_64 and aarch64";
+        } else {
+            try {
+                handle = bind();
+            } catch (RuntimeException | LinkageError e) { // IllegalCallerException when access is denied
+                reason = "native access unavailable (" + e + "); run with --enable-native-access=ALL-UNNAMED";
+                System.getLogger(LibC.class.getName()).log(System.Logger.Level.WARNING,
+                        reason + "; trim, zero, extents and cache fall back to portable behaviour, image locks hold nothing");
+            }
+        }
+        UNAVAILABLE = reason;
+        SYSCALL = handle;
+    }
 
     private LibC() {
     }
 
+    /** Whether the handle is bound; the first call binds it. Without it every call is unavailable. */
+    static boolean available() {
+        return SYSCALL != null;
+    }
+
+    /** Why native calls are unavailable, or null when they are {@linkplain #available() available}. */
+    static String unavailable() {
+        return UNAVAILABLE;
+    }
+
+    /** A segment for a call to capture errno in; {@link #errno} reads it. */
+    static MemorySegment callState(Arena arena) {
+        return arena.allocate(CALL_STATE);
+    }
+
+    /** The errno the last call that failed stored in {@code state}. */
+    static int errno(MemorySegment state) {
+        return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
+    }
+
+    /** The address of native memory, to pass as a pointer argument. */
+    static long pointer(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("not native memory: " + segment);
+        }
+        return segment.address();
+    }
+
+    /** Makes a call of one argument; see {@link #call(MemorySegment, Syscall, long, long, long, long, long, long)}. */
+    static long call(MemorySegment state, Syscall call, long a1) {
+        return call(state, call, a1, 0, 0, 0, 0, 0);
+    }
+
+    /** Makes a call of three arguments; see {@link #call(MemorySegment, Syscall, long, long, long, long, long, long)}. */
+    static long call(MemorySegment state, Syscall call, long a1, long a2, long a3) {
+        return call(state, call, a1, a2, a3, 0, 0, 0);
+    }
+
+    /** Makes a call of four arguments; see {@link #call(MemorySegment, Syscall, long, long, long, long, long, long)}. */
+    static long call(MemorySegment state, Syscall call, long a1, long a2, long a3, long a4) {
+        return call(state, call, a1, a2, a3, a4, 0, 0);
+    }
+
     /**
-     * int close(int fd). {@link NativeFile} binds it as its class is initialised, and whether that
-     * works tells whether native calls are possible here at all.
+     * Makes the system call {@code call} with the arguments in the kernel's order, and returns its
+     * result: -1 when it failed, with its errno in {@code state}. Only when {@link #available()}.
      */
-    static MethodHandle bindClose() {
-        return bind("close", FunctionDescriptor.of(C_INT, C_INT), ERRNO);
-    }
-
-    /** Binds open and lseek now (reading a holder's field initialises it); close is bound already. */
-    static void bindFileCalls() {
-        Objects.requireNonNull(Open.HANDLE);
-        Objects.requireNonNull(Lseek.HANDLE);
-    }
-
-    /** int open(const char *path, int flags, ... mode_t mode). */
-    static final class Open {
-        static final MethodHandle HANDLE = bind("open", FunctionDescriptor.of(C_INT, ValueLayout.ADDRESS, C_INT, C_INT),
-                ERRNO, Linker.Option.firstVariadicArg(2));
-    }
-
-    /** int fallocate(int fd, int mode, off_t offset, off_t len). */
-    static final class Fallocate {
-        static final MethodHandle HANDLE = bind("fallocate", FunctionDescriptor.of(C_INT, C_INT, C_INT, OFF_T, OFF_T), ERRNO);
-    }
-
-    /** off_t lseek(int fd, off_t offset, int whence). */
-    static final class Lseek {
-        static final MethodHandle HANDLE = bind("lseek", FunctionDescriptor.of(OFF_T, C_INT, OFF_T, C_INT), ERRNO);
-    }
-
-    /** int posix_fadvise(int fd, off_t offset, off_t len, int advice). */
-    static final class Fadvise {
-        static final MethodHandle HANDLE = bind("posix_fadvise", FunctionDescriptor.of(C_INT, C_INT, OFF_T, OFF_T, C_INT));
-    }
-
-    /** int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags). */
-    static final class SyncFileRange {
-        static final MethodHandle HANDLE = bind("sync_file_range", FunctionDescriptor.of(C_INT, C_INT, OFF_T, OFF_T, C_INT),
-                ERRNO);
-    }
-
-    /** int ioctl(int fd, unsigned long request, ... void *arg). */
-    static final class Ioctl {
-        static final MethodHandle HANDLE = bind("ioctl", FunctionDescriptor.of(C_INT, C_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
-                ERRNO, Linker.Option.firstVariadicArg(2));
-    }
-
-    /** ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags). */
-    static final class Preadv2 {
-        static final MethodHandle HANDLE = bind("preadv2",
-                FunctionDescriptor.of(ValueLayout.JAVA_LONG, C_INT, ValueLayout.ADDRESS, C_INT, OFF_T, C_INT), ERRNO);
+    static long call(MemorySegment state, Syscall call, long a1, long a2, long a3, long a4, long a5, long a6) {
+        try {
+            return (long) SYSCALL.invokeExact(state, call.number(ARCHITECTURE), a1, a2, a3, a4, a5, a6);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) { // invokeExact declares it; syscall(2) throws nothing
+            throw new IllegalStateException("syscall(" + call + ") downcall failed", e);
+        }
     }
 
     @SuppressWarnings("restricted") // os is the one package that links native code
-    private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+    private static MethodHandle bind() {
         Linker linker = Linker.nativeLinker();
-        MemorySegment address = linker.defaultLookup().find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return linker.downcallHandle(address, descriptor, options);
+        MemorySegment address = linker.defaultLookup().find("syscall")
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no syscall"));
+        ValueLayout.OfLong cLong = ValueLayout.JAVA_LONG;
+        FunctionDescriptor descriptor = FunctionDescriptor.of(cLong, cLong, cLong, cLong, cLong, cLong, cLong, cLong);
+        return linker.downcallHandle(address, descriptor,
+                Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
     }
 }

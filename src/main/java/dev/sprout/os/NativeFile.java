@@ -2,25 +2,23 @@ package dev.sprout.os;
 
 import java.io.Closeable;
 import java.lang.foreign.Arena;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * A descriptor of its own on a regular file or block device for the libc calls NIO lacks:
+ * A descriptor of its own on a regular file or block device for the system calls NIO lacks:
  * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT, and the block device
- * ioctl(2)s of {@link DeviceIoctls}. The only code in sprout that calls native code.
+ * ioctl(2)s of {@link DeviceIoctls}. With {@link ImageLock}, the only code in sprout that makes them
+ * (through {@link LibC}, one downcall handle for all).
  *
- * <p>Where the JVM denies native access, the platform is not 64-bit Linux or the path is not on
+ * <p>Where the JVM denies native access, the platform is not Linux on x86_64 or aarch64, or the path is not on
  * the default file system, {@link #open} still succeeds but every call fails with a
  * {@link NativeException} that is {@linkplain NativeException#notSupported() not supported}: callers
  * need only one fallback, for "this file system cannot" and "this process cannot" alike.
@@ -47,38 +45,13 @@ public final class NativeFile implements Closeable {
     private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
+    /** linux/fcntl.h: openat's directory descriptor that stands for the working directory. */
+    private static final int AT_FDCWD = -100;
 
     /** The descriptor value of a file without native access. */
     private static final int NO_FD = -1;
     /** The descriptor value after {@link #close}. */
     private static final int CLOSED = -2;
-
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final long ERRNO_OFFSET = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
-
-    /** Why native access is unavailable, or null when it is available. */
-    private static final String UNAVAILABLE;
-    /** close(2), bound with the class (the other calls on first use, see {@link LibC}); null when unavailable. */
-    private static final MethodHandle CLOSE;
-
-    static {
-        String reason = null;
-        MethodHandle close = null;
-        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
-                || ValueLayout.ADDRESS.byteSize() != 8) {
-            reason = "native calls are only bound on 64-bit Linux";
-        } else {
-            try {
-                close = LibC.bindClose();
-            } catch (RuntimeException | LinkageError e) { // IllegalCallerException when access is denied
-                reason = "native access unavailable (" + e + "); run with --enable-native-access=ALL-UNNAMED";
-                System.getLogger(NativeFile.class.getName()).log(System.Logger.Level.WARNING,
-                        reason + "; trim, zero, extents and cache fall back to portable behaviour");
-            }
-        }
-        UNAVAILABLE = reason;
-        CLOSE = close;
-    }
 
     /** The file, for error messages. */
     private final Path path;
@@ -97,42 +70,36 @@ public final class NativeFile implements Closeable {
         this.bound = fd >= 0;
     }
 
-    /** Whether this JVM can make the native calls; without them every call is not supported. */
+    /** Whether this JVM can make the native calls; without them every call is not supported. The first call binds them. */
     public static boolean available() {
-        return CLOSE != null;
+        return LibC.available();
     }
 
     /**
-     * Binds, ahead of use, the calls every image tool makes on a file (open, lseek, close): each
-     * binding costs a cold JVM 10-20 ms, which a thread can spend while the command line is parsed.
+     * Binds, ahead of use, the one downcall handle every call goes through (see {@link LibC}): it
+     * costs a cold JVM ~20-25 ms, which a thread can spend while the command line is parsed.
      */
     public static void prepare() {
-        if (available()) {
-            LibC.bindFileCalls();
-        }
+        LibC.available();
     }
 
     /** Opens {@code path} read-write or read-only (open(2) with O_CLOEXEC). */
     public static NativeFile open(Path path, boolean writable) throws NativeException {
-        if (CLOSE == null || path.getFileSystem() != FileSystems.getDefault()) {
+        if (!LibC.available() || path.getFileSystem() != FileSystems.getDefault()) {
             return unsupported(path);
         }
         int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = LibC.callState(arena);
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            int file;
+            long file;
             do {
-                file = (int) LibC.Open.HANDLE.invokeExact(state, name, flags, 0);
-            } while (file < 0 && errno(state) == NativeException.EINTR);
+                file = LibC.call(state, Syscall.OPENAT, AT_FDCWD, LibC.pointer(name), flags, 0);
+            } while (file < 0 && LibC.errno(state) == NativeException.EINTR);
             if (file < 0) {
-                throw new NativeException(writable ? "open(O_RDWR)" : "open(O_RDONLY)", path, errno(state));
+                throw new NativeException(writable ? "open(O_RDWR)" : "open(O_RDONLY)", path, LibC.errno(state));
             }
-            return new NativeFile(path, file);
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("open downcall failed for " + path, e);
+            return new NativeFile(path, (int) file);
         }
     }
 
@@ -202,17 +169,12 @@ public final class NativeFile implements Closeable {
 
     private void fadvise(String name, int advice, long offset, long length) throws NativeException {
         String call = "posix_fadvise(" + name + ", " + offset + "+" + length + ")";
-        succeed(call, (state, file) -> {
-            // posix_fadvise(2) returns the error number instead of setting errno.
-            int error = (int) LibC.Fadvise.HANDLE.invokeExact(file, offset, length, advice);
-            state.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, error);
-            return error == 0 ? 0 : -1;
-        });
+        succeed(call, (state, file) -> LibC.call(state, Syscall.FADVISE64, file, offset, length, advice));
     }
 
     private void syncFileRange(long offset, long length, int flags) throws NativeException {
         String call = "sync_file_range(" + offset + "+" + length + ", " + flags + ")";
-        succeed(call, (state, file) -> (int) LibC.SyncFileRange.HANDLE.invokeExact(state, file, offset, length, flags));
+        succeed(call, (state, file) -> LibC.call(state, Syscall.SYNC_FILE_RANGE, file, offset, length, flags));
     }
 
     /**
@@ -235,11 +197,14 @@ public final class NativeFile implements Closeable {
                     MemorySegment iov = arena.allocate(IOVEC);
                     iov.set(ValueLayout.ADDRESS, 0, bytes);
                     iov.set(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS.byteSize(), length);
-                    return (long) LibC.Preadv2.HANDLE.invokeExact(state, file, iov, 1, offset, RWF_NOWAIT);
+                    // The offset's high half is 0 on 64-bit (see Syscall.PREADV2).
+                    return LibC.call(state, Syscall.PREADV2, file, LibC.pointer(iov), 1, offset, 0, RWF_NOWAIT);
                 }
             });
         } catch (NativeException e) {
             return false; // closed, or no native access
+        } finally {
+            Reference.reachabilityFence(dst); // the kernel wrote into its memory, known to it by address only
         }
         if (result == -NativeException.EOPNOTSUPP || result == -NativeException.ENOSYS || result == -NativeException.EINVAL) {
             noWaitReads = false;
@@ -258,7 +223,7 @@ public final class NativeFile implements Closeable {
      */
     long ioctl(String name, long request, MemorySegment arg) throws NativeException {
         String call = "ioctl(" + name + ")";
-        long result = syscall(call, (state, file) -> (int) LibC.Ioctl.HANDLE.invokeExact(state, file, request, arg));
+        long result = syscall(call, (state, file) -> LibC.call(state, Syscall.IOCTL, file, request, LibC.pointer(arg)));
         if (result < 0) {
             int errno = (int) -result;
             // ioctl(2): ENOTTY "the request does not apply to the kind of object fd refers to".
@@ -277,16 +242,12 @@ public final class NativeFile implements Closeable {
             int open = fd;
             fd = CLOSED;
             if (open >= 0) {
-                MemorySegment state = arena.allocate(CALL_STATE);
+                MemorySegment state = LibC.callState(arena);
                 // close(2): the descriptor is released even on failure, so never retry.
-                if ((int) CLOSE.invokeExact(state, open) != 0) {
-                    throw new NativeException("close", path, errno(state));
+                if (LibC.call(state, Syscall.CLOSE, open) != 0) {
+                    throw new NativeException("close", path, LibC.errno(state));
                 }
             }
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("close downcall failed for " + path, e);
         } finally {
             exclusive.unlock();
         }
@@ -299,12 +260,12 @@ public final class NativeFile implements Closeable {
 
     private void fallocate(String mode, int flags, long offset, long length) throws NativeException {
         String call = "fallocate(" + mode + ", " + offset + "+" + length + ")";
-        succeed(call, (state, file) -> (int) LibC.Fallocate.HANDLE.invokeExact(state, file, flags, offset, length));
+        succeed(call, (state, file) -> LibC.call(state, Syscall.FALLOCATE, file, flags, offset, length));
     }
 
     private long lseek(String whenceName, int whence, long offset) throws NativeException {
         String call = "lseek(" + offset + ", " + whenceName + ")";
-        long result = syscall(call, (state, file) -> (long) LibC.Lseek.HANDLE.invokeExact(state, file, offset, whence));
+        long result = syscall(call, (state, file) -> LibC.call(state, Syscall.LSEEK, file, offset, whence));
         if (result >= 0) {
             return result;
         }
@@ -335,25 +296,21 @@ public final class NativeFile implements Closeable {
         shared.lock();
         try (Arena arena = Arena.ofConfined()) {
             int file = descriptor(call);
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = LibC.callState(arena);
             long result;
             do {
                 result = downcall.invoke(state, file);
-            } while (result < 0 && errno(state) == NativeException.EINTR);
-            return result < 0 ? -errno(state) : result;
-        } catch (NativeException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(call + " downcall failed for " + path, e);
+            } while (result < 0 && LibC.errno(state) == NativeException.EINTR);
+            return result < 0 ? -LibC.errno(state) : result;
         } finally {
             shared.unlock();
         }
     }
 
-    /** One libc call on a descriptor, reporting errno through the capture segment {@code state}. */
+    /** One system call on a descriptor (through {@link LibC#call}), reporting errno through the capture segment {@code state}. */
     @FunctionalInterface
     private interface Downcall {
-        long invoke(MemorySegment state, int fd) throws Throwable;
+        long invoke(MemorySegment state, int fd);
     }
 
     /** The open descriptor; the caller holds the read lock. */
@@ -362,13 +319,9 @@ public final class NativeFile implements Closeable {
             throw new NativeException(call, path, NativeException.EBADF, "file is closed", false);
         }
         if (fd == NO_FD) {
-            String why = UNAVAILABLE != null ? UNAVAILABLE : "not on the default file system";
+            String why = LibC.unavailable() != null ? LibC.unavailable() : "not on the default file system";
             throw new NativeException(call, path, NativeException.ENOSYS, why, true);
         }
         return fd;
-    }
-
-    private static int errno(MemorySegment state) {
-        return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -79,6 +80,92 @@ class NativeFileTest {
             nf.willNeed(0, MIB);
             nf.willNeed(0, 0); // posix_fadvise(2): len 0 means to the end of the file
         }
+    }
+
+    @Test
+    void adviceWithANegativeLengthFailsWithEinval() throws IOException {
+        Path file = dataFile(MIB);
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            // posix_fadvise(3) returns the error where the system call sets errno; either way EINVAL.
+            assertThatThrownBy(() -> nf.willNeed(0, -1))
+                    .isInstanceOf(NativeException.class)
+                    .hasMessage("posix_fadvise(WILLNEED, 0+-1) on " + file + ": Invalid argument (EINVAL)");
+        }
+    }
+
+    @Test
+    void readIfCachedFillsADirectBufferFromTheOffsetOnlyWhenCached() throws IOException {
+        Path file = dir.resolve("blocks.img");
+        byte[] data = new byte[MIB];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i / 4096);
+        }
+        Files.write(file, data); // written through the page cache, so cached
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            ByteBuffer direct = ByteBuffer.allocateDirect(4096);
+            assertThat(nf.readIfCached(3 * 4096, direct)).isTrue();
+            assertThat(direct.position()).isEqualTo(4096);
+            direct.flip();
+            while (direct.hasRemaining()) {
+                assertThat(direct.get()).isEqualTo((byte) 3);
+            }
+            ByteBuffer heap = ByteBuffer.allocate(4096);
+            assertThat(nf.readIfCached(0, heap)).as("heap buffers are never read").isFalse();
+            assertThat(heap.position()).isZero();
+        }
+    }
+
+    @Test
+    void writeBackAndDropLeavesTheRangeUncachedAndWillNeedReadsItBack() throws Exception {
+        Path file = dataFile(MIB);
+        assumeTrue(!Files.getFileStore(file).type().equals("tmpfs"), "tmpfs keeps its pages");
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(MIB);
+            assertThat(nf.readIfCached(0, buffer.clear())).as("just written").isTrue();
+            nf.startWriteback(0, MIB);
+            nf.writeBackAndDrop(0, MIB);
+            assertThat(nf.readIfCached(0, buffer.clear())).as("dropped").isFalse();
+            assertThat(buffer.position()).isZero();
+            nf.willNeed(0, MIB);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!nf.readIfCached(0, buffer.clear())) {
+                assertThat(System.nanoTime()).as("read ahead within 10 s").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                assertThat(buffer.get()).isEqualTo((byte) 7);
+            }
+        }
+    }
+
+    @Test
+    void writebackOfANegativeOffsetFailsWithEinval() throws IOException {
+        Path file = dataFile(MIB);
+        try (NativeFile nf = NativeFile.open(file, true)) {
+            assertThatThrownBy(() -> nf.startWriteback(-4096, 4096))
+                    .isInstanceOf(NativeException.class)
+                    .hasMessage("sync_file_range(-4096+4096, 2) on " + file + ": Invalid argument (EINVAL)");
+        }
+    }
+
+    @Test
+    void blockDeviceIoctlsOnARegularFileAreNotSupported() throws IOException {
+        Path file = dataFile(MIB);
+        try (NativeFile nf = NativeFile.open(file, false)) {
+            DeviceIoctls ioctls = new DeviceIoctls(nf);
+            NativeException e = catchThrowableOfType(NativeException.class, ioctls::size);
+            assertThat(e).hasMessage("ioctl(BLKGETSIZE64) on " + file + ": Inappropriate ioctl for device (ENOTTY)");
+            assertThat(e.notSupported()).isTrue();
+            assertThat(catchThrowableOfType(NativeException.class, ioctls::logicalBlockSize).errnoName()).isEqualTo("ENOTTY");
+        }
+    }
+
+    @Test
+    void openingADirectoryForWritingFailsWithEisdir() {
+        NativeException e = catchThrowableOfType(NativeException.class, () -> NativeFile.open(dir, true));
+        assertThat(e).hasMessage("open(O_RDWR) on " + dir + ": Is a directory (EISDIR)");
+        assertThat(e.notSupported()).isFalse();
     }
 
     @Test

@@ -1,0 +1,76 @@
+package dev.sprout.os;
+
+import java.util.Locale;
+
+/**
+ * The Linux system calls sprout makes, with their numbers on each architecture it makes them on:
+ * x86_64's from arch/x86/entry/syscalls/syscall_64.tbl, aarch64's from the generic table
+ * (include/uapi/asm-generic/unistd.h, now scripts/syscall.tbl, to which
+ * arch/arm64/tools/syscall_64.tbl links). Each constant gives the kernel's argument order
+ * (its SYSCALL_DEFINE), which is what {@link LibC#call} passes, not the libc wrapper's.
+ */
+enum Syscall {
+    /** close(fd): fs/open.c. */
+    CLOSE(3, 57),
+    /** openat(dfd, filename, flags, mode): fs/open.c. open(2) is openat with AT_FDCWD. */
+    OPENAT(257, 56),
+    /** lseek(fd, offset, whence): fs/read_write.c. */
+    LSEEK(8, 62),
+    /** fallocate(fd, mode, offset, len): fs/open.c. */
+    FALLOCATE(285, 47),
+    /**
+     * posix_fadvise(2) as the kernel takes it, (fd, offset, len, advice): mm/fadvise.c. x86_64's
+     * fadvise64; on aarch64 fadvise64_64, which the 64-bit table calls fadvise64 too. Unlike the
+     * libc function it fails as every system call does, -1 and errno, rather than returning the error.
+     */
+    FADVISE64(221, 223),
+    /** sync_file_range(fd, offset, nbytes, flags): fs/sync.c. aarch64 has this one, not sync_file_range2. */
+    SYNC_FILE_RANGE(277, 84),
+    /** ioctl(fd, cmd, arg): fs/ioctl.c. */
+    IOCTL(16, 29),
+    /** fcntl(fd, cmd, arg): fs/fcntl.c. */
+    FCNTL(72, 25),
+    /**
+     * preadv2(fd, vec, vlen, pos_l, pos_h, flags): fs/read_write.c. The offset comes in two halves
+     * for 32-bit callers; on 64-bit pos_l holds all of it and pos_h is 0 (pos_from_hilo).
+     */
+    PREADV2(327, 286);
+
+    /** The architectures whose numbers this table holds. */
+    enum Architecture {
+        X86_64, AARCH64;
+
+        /** The architecture of this JVM, or null when it is not Linux on one of them. */
+        static Architecture current() {
+            return of(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+        }
+
+        /** The architecture the system properties {@code os.name} and {@code os.arch} name, or null. */
+        static Architecture of(String osName, String osArch) {
+            if (!osName.toLowerCase(Locale.ROOT).startsWith("linux")) {
+                return null;
+            }
+            return switch (osArch) {
+                case "amd64", "x86_64" -> X86_64;
+                case "aarch64" -> AARCH64;
+                default -> null;
+            };
+        }
+    }
+
+    private final long x86_64;
+    private final long aarch64;
+
+    Syscall(long x86_64, long aarch64) {
+        this.x86_64 = x86_64;
+        this.aarch64 = aarch64;
+    }
+
+    /** The call's number on {@code architecture}. */
+    long number(Architecture architecture) {
+        return switch (architecture) {
+            case X86_64 -> x86_64;
+            case AARCH64 -> aarch64;
+        };
+    }
+}
