@@ -3,17 +3,13 @@ package dev.sprout.os;
 import java.io.Closeable;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.EnumSet;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -51,6 +47,7 @@ public final class ImageLock implements Closeable {
     private static final short SEEK_SET = 0;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
+    private static final int AT_FDCWD = -100;
     private static final int EAGAIN = 11;
     private static final int ENOLCK = 37;
 
@@ -59,11 +56,6 @@ public final class ImageLock implements Closeable {
             ValueLayout.JAVA_SHORT.withName("l_type"), ValueLayout.JAVA_SHORT.withName("l_whence"),
             MemoryLayout.paddingLayout(4), ValueLayout.JAVA_LONG.withName("l_start"),
             ValueLayout.JAVA_LONG.withName("l_len"), ValueLayout.JAVA_INT.withName("l_pid"), MemoryLayout.paddingLayout(4));
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final long ERRNO_OFFSET = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
-
-    /** The bound libc functions, or null without native access on 64-bit Linux. */
-    private static final LibC LIBC = LibC.link();
 
     /** The file, for messages. */
     private final Path path;
@@ -75,9 +67,9 @@ public final class ImageLock implements Closeable {
         this.fd = fd;
     }
 
-    /** Whether locks reach the kernel here; the first call binds the libc functions (see {@link NativeFile#prepare}). */
+    /** Whether locks reach the kernel here; the first call binds the one downcall handle (see {@link NativeFile#prepare}). */
     public static boolean available() {
-        return LIBC != null;
+        return LibC.available();
     }
 
     /**
@@ -101,14 +93,14 @@ public final class ImageLock implements Closeable {
 
     /** Marks {@code used} permissions as used and the others than {@code shared} as not shared, then checks. */
     public static ImageLock lock(Path path, Set<Permission> used, Set<Permission> shared) throws IOException {
-        if (LIBC == null || path.getFileSystem() != FileSystems.getDefault()) {
+        if (!LibC.available() || path.getFileSystem() != FileSystems.getDefault()) {
             return new ImageLock(path, -1);
         }
         int fd = open(path);
         ImageLock lock = new ImageLock(path, fd);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment flock = arena.allocate(FLOCK);
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = LibC.callState(arena);
             for (Permission p : Permission.values()) {
                 if ((used.contains(p) && !setReadLock(path, fd, PERM_BASE + p.ordinal(), flock, state))
                         || (!shared.contains(p) && !setReadLock(path, fd, SHARED_BASE + p.ordinal(), flock, state))) {
@@ -128,9 +120,6 @@ public final class ImageLock implements Closeable {
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
-        } catch (Throwable e) {
-            lock.close();
-            throw new IllegalStateException("fcntl downcall failed for " + path, e);
         }
     }
 
@@ -144,9 +133,7 @@ public final class ImageLock implements Closeable {
     public synchronized void close() {
         if (fd >= 0) {
             try (Arena arena = Arena.ofConfined()) {
-                int ignored = (int) LIBC.close.invokeExact(arena.allocate(CALL_STATE), fd);
-            } catch (Throwable e) {
-                throw new IllegalStateException("close downcall failed for " + path, e);
+                LibC.call(LibC.callState(arena), Syscall.CLOSE, fd);
             } finally {
                 fd = -1;
             }
@@ -159,13 +146,12 @@ public final class ImageLock implements Closeable {
     }
 
     /** Takes a shared lock on one byte; false where the file system has no OFD locks. */
-    private static boolean setReadLock(Path path, int fd, long offset, MemorySegment flock, MemorySegment state) throws Throwable {
+    private static boolean setReadLock(Path path, int fd, long offset, MemorySegment flock, MemorySegment state) throws IOException {
         fill(flock, F_RDLCK, offset);
-        int result = (int) LIBC.fcntl.invokeExact(state, fd, F_OFD_SETLK, flock);
-        if (result == 0) {
+        if (LibC.call(state, Syscall.FCNTL, fd, F_OFD_SETLK, LibC.pointer(flock)) == 0) {
             return true;
         }
-        int errno = state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
+        int errno = LibC.errno(state);
         if (errno == EAGAIN || errno == NativeException.EACCES) {
             throw new IOException(path + " is locked: another process holds byte " + offset + " exclusively");
         }
@@ -176,11 +162,10 @@ public final class ImageLock implements Closeable {
     }
 
     /** Whether another open file description holds a lock on the byte (F_OFD_GETLK with F_WRLCK). */
-    private static boolean lockedElsewhere(Path path, int fd, long offset, MemorySegment flock, MemorySegment state) throws Throwable {
+    private static boolean lockedElsewhere(Path path, int fd, long offset, MemorySegment flock, MemorySegment state) throws IOException {
         fill(flock, F_WRLCK, offset);
-        int result = (int) LIBC.fcntl.invokeExact(state, fd, F_OFD_GETLK, flock);
-        if (result != 0) {
-            throw new NativeException("fcntl(F_OFD_GETLK)", path, state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET));
+        if (LibC.call(state, Syscall.FCNTL, fd, F_OFD_GETLK, LibC.pointer(flock)) != 0) {
+            throw new NativeException("fcntl(F_OFD_GETLK)", path, LibC.errno(state));
         }
         return flock.get(ValueLayout.JAVA_SHORT, 0) != F_UNLCK;
     }
@@ -195,48 +180,16 @@ public final class ImageLock implements Closeable {
 
     private static int open(Path path) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment state = LibC.callState(arena);
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            int fd;
+            long fd;
             do {
-                fd = (int) LIBC.open.invokeExact(state, name, O_RDONLY | O_CLOEXEC, 0);
-            } while (fd < 0 && state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET) == NativeException.EINTR);
+                fd = LibC.call(state, Syscall.OPENAT, AT_FDCWD, LibC.pointer(name), O_RDONLY | O_CLOEXEC, 0);
+            } while (fd < 0 && LibC.errno(state) == NativeException.EINTR);
             if (fd < 0) {
-                throw new NativeException("open(O_RDONLY) for locking", path, state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET));
+                throw new NativeException("open(O_RDONLY) for locking", path, LibC.errno(state));
             }
-            return fd;
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("open downcall failed for " + path, e);
-        }
-    }
-
-    /** open(2), fcntl(2) and close(2), each taking the errno capture segment first. */
-    private record LibC(MethodHandle open, MethodHandle fcntl, MethodHandle close) {
-
-        /** Binds them, or returns null where native calls are unavailable. */
-        @SuppressWarnings("restricted") // os is the one package that links native code
-        static LibC link() {
-            if (!NativeFile.available() || !System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
-                return null;
-            }
-            Linker linker = Linker.nativeLinker();
-            Linker.Option errno = Linker.Option.captureCallState("errno");
-            ValueLayout.OfInt cInt = ValueLayout.JAVA_INT;
-            try {
-                return new LibC(
-                        // int open(const char *path, int flags, ... /* mode_t mode */)
-                        linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
-                                FunctionDescriptor.of(cInt, ValueLayout.ADDRESS, cInt, cInt), errno, Linker.Option.firstVariadicArg(2)),
-                        // int fcntl(int fd, int cmd, ... /* struct flock *lock */)
-                        linker.downcallHandle(linker.defaultLookup().find("fcntl").orElseThrow(),
-                                FunctionDescriptor.of(cInt, cInt, cInt, ValueLayout.ADDRESS), errno, Linker.Option.firstVariadicArg(2)),
-                        linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
-                                FunctionDescriptor.of(cInt, cInt), errno));
-            } catch (RuntimeException | LinkageError e) {
-                return null;
-            }
+            return (int) fd;
         }
     }
 }

@@ -53,6 +53,14 @@ class ImageLockTest {
     }
 
     @Test
+    void lockingAMissingFileNamesItAndEnoent() {
+        Path missing = dir.resolve("missing.img");
+        assertThatThrownBy(() -> ImageLock.forWriter(missing))
+                .isInstanceOf(NativeException.class)
+                .hasMessage("open(O_RDONLY) for locking on " + missing + ": No such file or directory (ENOENT)");
+    }
+
+    @Test
     void qemuSeesSproutsWriterLockAndItsReadersStillRead() throws Exception {
         try (ImageLock writer = ImageLock.forWriter(image)) {
             Result io = run("qemu-io", "-f", "raw", "-c", "write 0 4k", image.toString());
