@@ -77,7 +77,7 @@ public final class NativeFile implements Closeable {
 
     /**
      * Binds, ahead of use, the one downcall handle every call goes through (see {@link LibC}): it
-     * costs a cold JVM ~20-25 ms, which a thread can spend while the command line is parsed.
+     * costs a cold JVM ~30-40 ms, which a thread can spend while the command line is parsed.
      */
     public static void prepare() {
         LibC.available();
