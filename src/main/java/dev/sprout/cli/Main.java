@@ -1,6 +1,5 @@
 package dev.sprout.cli;
 
-import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,19 +30,14 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        // Binding a libc call through FFM costs a cold JVM 10-20 ms; for the image tools the calls
-        // every tool makes on a file (and the image lock's) are bound on the other core while
-        // picocli builds its model here. Not for serve: a RAM or null disk needs no libc, and on two
-        // cores the binding delayed its first answer by ~80 ms (a file backend binds when it opens).
+        // Binding the one downcall handle every native call goes through costs a cold JVM 30-40 ms;
+        // for the image tools, which all open files, it is bound on the other core while picocli
+        // parses the command line here. Not for serve: a RAM or null disk makes no native calls, and
+        // on two cores the binding delayed its first answer by ~80 ms (a file backend binds when it opens).
         if (args.length == 0 || !args[0].equals("serve")) {
-            Thread.ofPlatform().daemon(true).name("bind-libc").start(Main::prepareNativeCalls);
+            Thread.ofPlatform().daemon(true).name("bind-libc").start(NativeFile::prepare);
         }
         System.exit(execute(args));
-    }
-
-    private static void prepareNativeCalls() {
-        NativeFile.prepare();
-        ImageLock.available();
     }
 
     /** Runs the command line and returns the exit status (for tests and main). */

@@ -41,7 +41,7 @@ final class LibC {
         String reason = null;
         MethodHandle handle = null;
         if (ARCHITECTURE == null) {
-            reason = "native calls are only bound on Linux on x86_64 and aarch64";
+            reason = "native calls are only made on Linux on x86_64, aarch64, riscv64 and loongarch64";
         } else {
             try {
                 handle = bind();

@@ -18,7 +18,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * ioctl(2)s of {@link DeviceIoctls}. With {@link ImageLock}, the only code in sprout that makes them
  * (through {@link LibC}, one downcall handle for all).
  *
- * <p>Where the JVM denies native access, the platform is not Linux on x86_64 or aarch64, or the path is not on
+ * <p>Where the JVM denies native access, the platform is not Linux on one of {@link Syscall}'s architectures, or the path is not on
  * the default file system, {@link #open} still succeeds but every call fails with a
  * {@link NativeException} that is {@linkplain NativeException#notSupported() not supported}: callers
  * need only one fallback, for "this file system cannot" and "this process cannot" alike.

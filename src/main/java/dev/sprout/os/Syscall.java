@@ -4,9 +4,10 @@ import java.util.Locale;
 
 /**
  * The Linux system calls sprout makes, with their numbers on each architecture it makes them on:
- * x86_64's from arch/x86/entry/syscalls/syscall_64.tbl, aarch64's from the generic table
- * (include/uapi/asm-generic/unistd.h, now scripts/syscall.tbl, to which
- * arch/arm64/tools/syscall_64.tbl links). Each constant gives the kernel's argument order
+ * x86_64's from arch/x86/entry/syscalls/syscall_64.tbl, and the generic table's
+ * (include/uapi/asm-generic/unistd.h, now scripts/syscall.tbl), which the newer 64-bit
+ * architectures share: aarch64 (arch/arm64/tools/syscall_64.tbl links to it), riscv64 and
+ * loongarch64. Others (ppc64le, s390x) have tables of their own and no native calls here. Each constant gives the kernel's argument order
  * (its SYSCALL_DEFINE), which is what {@link LibC#call} passes, not the libc wrapper's.
  */
 enum Syscall {
@@ -20,11 +21,11 @@ enum Syscall {
     FALLOCATE(285, 47),
     /**
      * posix_fadvise(2) as the kernel takes it, (fd, offset, len, advice): mm/fadvise.c. x86_64's
-     * fadvise64; on aarch64 fadvise64_64, which the 64-bit table calls fadvise64 too. Unlike the
+     * fadvise64; in the generic table fadvise64_64, which the 64-bit table calls fadvise64 too. Unlike the
      * libc function it fails as every system call does, -1 and errno, rather than returning the error.
      */
     FADVISE64(221, 223),
-    /** sync_file_range(fd, offset, nbytes, flags): fs/sync.c. aarch64 has this one, not sync_file_range2. */
+    /** sync_file_range(fd, offset, nbytes, flags): fs/sync.c. The generic table has this one, not sync_file_range2. */
     SYNC_FILE_RANGE(277, 84),
     /** ioctl(fd, cmd, arg): fs/ioctl.c. */
     IOCTL(16, 29),
@@ -38,7 +39,9 @@ enum Syscall {
 
     /** The architectures whose numbers this table holds. */
     enum Architecture {
-        X86_64, AARCH64;
+        X86_64,
+        /** The generic table's numbers: aarch64, riscv64, loongarch64. */
+        GENERIC;
 
         /** The architecture of this JVM, or null when it is not Linux on one of them. */
         static Architecture current() {
@@ -52,25 +55,25 @@ enum Syscall {
             }
             return switch (osArch) {
                 case "amd64", "x86_64" -> X86_64;
-                case "aarch64" -> AARCH64;
+                case "aarch64", "riscv64", "loongarch64" -> GENERIC;
                 default -> null;
             };
         }
     }
 
     private final long x86_64;
-    private final long aarch64;
+    private final long generic;
 
-    Syscall(long x86_64, long aarch64) {
+    Syscall(long x86_64, long generic) {
         this.x86_64 = x86_64;
-        this.aarch64 = aarch64;
+        this.generic = generic;
     }
 
     /** The call's number on {@code architecture}. */
     long number(Architecture architecture) {
         return switch (architecture) {
             case X86_64 -> x86_64;
-            case AARCH64 -> aarch64;
+            case GENERIC -> generic;
         };
     }
 }
