@@ -58,9 +58,9 @@ public final class Copy {
     /** What was copied: bytes written as data, bytes left as holes or zeroed, time taken. */
     public record Summary(long size, long dataBytes, long zeroBytes, double seconds) {
         public String line() {
-            return String.format(java.util.Locale.ROOT, "copied %s (%d bytes): %s data, %s holes or zeroes, in %.2f s (%s/s)",
-                    Progress.human(size), size, Progress.human(dataBytes), Progress.human(zeroBytes), seconds,
-                    Progress.human((long) (size / Math.max(seconds, 1e-3))));
+            return "copied " + Progress.human(size) + " (" + size + " bytes): " + Progress.human(dataBytes) + " data, "
+                    + Progress.human(zeroBytes) + " holes or zeroes, in " + Progress.decimal(seconds, 2) + " s ("
+                    + Progress.human((long) (size / Math.max(seconds, 1e-3))) + "/s)";
         }
     }
 
