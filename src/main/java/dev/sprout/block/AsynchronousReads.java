@@ -16,16 +16,17 @@ public interface AsynchronousReads {
         /**
          * Called once, with null when the bytes are in, or with why they are not. It runs on the
          * device's own thread (or on the caller's, when the read fails before it is sent), so it
-         * must not wait for this device's replies and must not throw. It may start the next read
-         * in place of the finished one, which no longer counts against the device's requests in
-         * flight; starting more could wait for a free request, which only this thread can free.
+         * must not wait for this device's replies and must not throw. It may start further reads:
+         * {@link #readLater} never waits for a free request.
          */
         void done(IOException failure);
     }
 
     /**
      * Starts reading {@code dst.remaining()} bytes at {@code offset} into {@code dst}, from its
-     * position to its limit (which stay where they are), and returns without waiting for them.
+     * position to its limit (which stay where they are), and returns without waiting for them,
+     * nor for a free request when the device has as many in flight as it takes: the read then
+     * goes out once one is free. So a completion, on the thread that frees them, may call it.
      */
     void readLater(long offset, ByteBuffer dst, Completion then);
 }

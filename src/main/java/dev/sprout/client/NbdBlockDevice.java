@@ -135,11 +135,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
         Completion each = parts == 1 ? then : new AllParts(parts, then);
         for (int done = 0; done < length; done += maxPayload) {
             int n = Math.min(maxPayload, length - done);
-            try {
-                transmission.send(CommandType.READ, 0, offset + done, n, null, dst.slice(dst.position() + done, n), each);
-            } catch (IOException e) {
-                each.done(e);
-            }
+            transmission.sendLater(CommandType.READ, 0, offset + done, n, dst.slice(dst.position() + done, n), each);
         }
     }
 

@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Transmission implements AutoCloseable {
 
-    /** Requests in flight at most; senders wait beyond it. */
+    /** Requests in flight at most; {@link #send} waits beyond it, {@link #sendLater} has a virtual thread wait. */
     static final int MAX_IN_FLIGHT = 64;
     /** Non-data chunks larger than this are not believed. */
     private static final long MAX_METADATA_CHUNK = 64L << 20;
@@ -55,21 +55,11 @@ final class Transmission implements AutoCloseable {
         this.reader = Thread.ofPlatform().daemon(true).name("nbd-reader " + wire).start(this::readReplies);
     }
 
-    /** Sends a request and returns its pending reply; {@code data} receives a READ's bytes. */
+    /** Sends a request and returns its pending reply, waiting for a free request; {@code data} receives a READ's bytes. */
     PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data)
             throws IOException {
-        return send(type, flags, offset, length, payload, data, null);
-    }
-
-    /**
-     * Sends a request whose outcome goes to {@code then}, on the reader thread (or on this one,
-     * when the request cannot be sent). A completion may send the next request: the reader gives
-     * back a request's slot before it runs the completion.
-     */
-    PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data,
-                      Completion then) throws IOException {
         if (closing) {
-            throw new DeviceException(Errno.EIO, type + " on a closed connection to " + wire);
+            throw closed(type);
         }
         try {
             slots.acquire();
@@ -77,13 +67,39 @@ final class Transmission implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted sending " + type);
         }
+        return transmit(new PendingReply(type.name(), offset, length, data, null), type, flags, payload);
+    }
+
+    /**
+     * Sends a request without payload whose outcome goes to {@code then}, on the reader thread (or
+     * on the sending thread when it cannot be sent), and returns at once. A completion may send the
+     * next request: the reader gives back a request's slot before it runs the completion. When all
+     * {@link #MAX_IN_FLIGHT} are out, as with more read chains than that, or another connection's
+     * completion having taken the slot, a virtual thread waits for one: the caller may be a reader,
+     * and a reader that waited for a request only readers free would never read again.
+     */
+    void sendLater(CommandType type, int flags, long offset, long length, ByteBuffer data, Completion then) {
         PendingReply reply = new PendingReply(type.name(), offset, length, data, then);
+        if (closing) {
+            reply.abandon(closed(type));
+        } else if (slots.tryAcquire()) {
+            transmit(reply, type, flags, null);
+        } else {
+            Thread.startVirtualThread(() -> {
+                slots.acquireUninterruptibly();
+                transmit(reply, type, flags, null);
+            });
+        }
+    }
+
+    /** Sends the request, holding a slot that its reply (or its failure here) gives back. */
+    private PendingReply transmit(PendingReply reply, CommandType type, int flags, ByteBuffer payload) {
         long cookie = cookies.incrementAndGet();
         pending.put(cookie, reply);
-        IOException failure = broken;
+        IOException failure = closing ? closed(type) : broken;
         if (failure == null) {
             ByteBuffer header = ByteBuffer.allocate(Request.HEADER_SIZE);
-            Request.encode(header, type.wire(), flags, cookie, offset, length);
+            Request.encode(header, type.wire(), flags, cookie, reply.offset, reply.length);
             try {
                 wire.write(payload == null ? new ByteBuffer[] {header.flip()} : new ByteBuffer[] {header.flip(), payload});
                 return reply;
@@ -96,6 +112,10 @@ final class Transmission implements AutoCloseable {
         }
         reply.abandon(failure);
         return reply;
+    }
+
+    private DeviceException closed(CommandType type) {
+        return new DeviceException(Errno.EIO, type + " on a closed connection to " + wire);
     }
 
     /** Waits for every request in flight, then says goodbye (proto.md: "Terminating the transmission phase"). */

@@ -168,6 +168,24 @@ class CopyFromNbdTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void moreChainsThanAConnectionTakesRequestsDoNotStallTheReaders(int connections) throws Exception {
+        // A connection has 64 requests in flight at most. With more chains, a reader sending its
+        // chain's next read (to its own connection or, spread round-robin, to another) found none
+        // free: it waited for a request only a reader can free (--requests 128 hung).
+        MemoryBlockDevice memory = scattered();
+        try (Served server = serve(memory);
+             BlockDevice source = MultiConnectionDevice.connect(server.uri(), connections, note -> { });
+             MemoryBlockDevice destination = MemoryBlockDevice.create(SIZE)) {
+            Copy.run(source, destination, new Copy.Options(150, true), new Progress(SIZE, null));
+            assertThat(Compare.firstDifference(memory, destination)).isEmpty();
+        } finally {
+            memory.close();
+        }
+    }
+
     @Test
     void zeroesWhatIsAHoleInTheSourceOnAUsedDestination() throws Exception {
         try (MemoryBlockDevice memory = scattered(); Served server = serve(memory);
