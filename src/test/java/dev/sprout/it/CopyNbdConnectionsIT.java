@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -126,6 +127,30 @@ class CopyNbdConnectionsIT {
                         .isEqualTo(multiConn ? 2L * autoConnections() : 2L);
             }
             Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), back.toString()).assertSuccess();
+        }
+    }
+
+    /**
+     * More requests than a connection takes (64), and more data chunks than requests, over one
+     * connection and over several: every read chain's next read still goes out. A reader once
+     * waited for a free request that only it could free, and this copy hung.
+     */
+    @Test
+    void moreRequestsThanAConnectionTakesStillCopyOutOfNbdkit() throws Exception {
+        Path source = dir.resolve("source.img");
+        byte[] data = new byte[(int) (256 * MiB)];
+        new Random(5).nextBytes(data);
+        Files.write(source, data);
+        Path socket = dir.resolve("many.sock");
+        String uri = "nbd+unix:///?socket=" + socket;
+        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-U",
+                socket.toString(), "memory", "256M")) {
+            sprout("copy", source.toString(), uri).assertSuccess();
+            for (String connections : List.of("1", "4")) {
+                Path back = dir.resolve("back-" + connections + ".img");
+                sprout("copy", "--requests", "80", "--connections", connections, uri, back.toString()).assertSuccess();
+                Cmd.run("cmp", source.toString(), back.toString()).assertSuccess();
+            }
         }
     }
 
