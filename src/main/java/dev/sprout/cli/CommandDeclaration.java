@@ -7,6 +7,7 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -30,11 +31,11 @@ final class CommandDeclaration {
     }
 
     /**
-     * A command called {@code name} that picocli runs by calling {@code command} (a Callable), or
-     * that only groups subcommands when {@code command} is null; with {@code -h/--help} and
-     * {@code -V/--version}. Each description string is a paragraph of the help.
+     * A command called {@code name} that picocli runs by calling {@code command}, or that only
+     * groups subcommands when {@code command} is null; with {@code -h/--help} and {@code -V/--version}.
+     * Each description string is a paragraph of the help.
      */
-    static CommandDeclaration command(String name, Object command, String... description) {
+    static CommandDeclaration command(String name, Callable<Integer> command, String... description) {
         CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(name).version(VERSION);
         spec.usageMessage().description(description);
         spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
