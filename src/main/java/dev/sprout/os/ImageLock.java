@@ -45,9 +45,6 @@ public final class ImageLock implements Closeable {
     private static final short F_WRLCK = 1;
     private static final short F_UNLCK = 2;
     private static final short SEEK_SET = 0;
-    private static final int O_RDONLY = 0;
-    private static final int O_CLOEXEC = 0x80000;
-    private static final int AT_FDCWD = -100;
     private static final int EAGAIN = 11;
     private static final int ENOLCK = 37;
 
@@ -96,7 +93,7 @@ public final class ImageLock implements Closeable {
         if (!LibC.available() || path.getFileSystem() != FileSystems.getDefault()) {
             return new ImageLock(path, -1);
         }
-        int fd = open(path);
+        int fd = LibC.open(path, false, "open(O_RDONLY) for locking");
         ImageLock lock = new ImageLock(path, fd);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment flock = arena.allocate(FLOCK);
@@ -176,20 +173,5 @@ public final class ImageLock implements Closeable {
         flock.set(ValueLayout.JAVA_SHORT, 2, SEEK_SET);
         flock.set(ValueLayout.JAVA_LONG, 8, offset);
         flock.set(ValueLayout.JAVA_LONG, 16, 1);
-    }
-
-    private static int open(Path path) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = LibC.callState(arena);
-            MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            long fd;
-            do {
-                fd = LibC.call(state, Syscall.OPENAT, AT_FDCWD, LibC.pointer(name), O_RDONLY | O_CLOEXEC, 0);
-            } while (fd < 0 && LibC.errno(state) == NativeException.EINTR);
-            if (fd < 0) {
-                throw new NativeException("open(O_RDONLY) for locking", path, LibC.errno(state));
-            }
-            return (int) fd;
-        }
     }
 }

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
 
 /**
  * libc's {@code long syscall(long number, ...)}, the one native function {@link NativeFile} and
@@ -25,6 +26,13 @@ import java.lang.invoke.MethodHandle;
  * keeps their memory alive across the call.
  */
 final class LibC {
+
+    // asm-generic/fcntl.h and linux/fcntl.h
+    private static final int O_RDONLY = 0;
+    private static final int O_RDWR = 2;
+    private static final int O_CLOEXEC = 0x80000;
+    /** openat's directory descriptor that stands for the working directory. */
+    private static final int AT_FDCWD = -100;
 
     /** The capture segment's layout; {@link #callState} allocates one. */
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -76,6 +84,27 @@ final class LibC {
     /** The errno the last call that failed stored in {@code state}. */
     static int errno(MemorySegment state) {
         return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
+    }
+
+    /**
+     * Opens {@code path} read-write or read-only with O_CLOEXEC (openat(2) from the working
+     * directory), retrying on EINTR, and returns the descriptor; a failure is a NativeException
+     * naming {@code call}. Only when {@link #available()}.
+     */
+    static int open(Path path, boolean writable, String call) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = callState(arena);
+            long name = pointer(arena.allocateFrom(path.toAbsolutePath().toString()));
+            int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+            long fd;
+            do {
+                fd = call(state, Syscall.OPENAT, AT_FDCWD, name, flags, 0);
+            } while (fd < 0 && errno(state) == NativeException.EINTR);
+            if (fd < 0) {
+                throw new NativeException(call, path, errno(state));
+            }
+            return (int) fd;
+        }
     }
 
     /** The address of native memory, to pass as a pointer argument. */

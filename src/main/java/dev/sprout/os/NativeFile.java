@@ -41,12 +41,6 @@ public final class NativeFile implements Closeable {
     // linux/fs.h: fail with EAGAIN instead of waiting for I/O
     private static final int RWF_NOWAIT = 0x08;
     private static final MemoryLayout IOVEC = MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
-    // asm-generic/fcntl.h
-    private static final int O_RDONLY = 0;
-    private static final int O_RDWR = 2;
-    private static final int O_CLOEXEC = 0x80000;
-    /** linux/fcntl.h: openat's directory descriptor that stands for the working directory. */
-    private static final int AT_FDCWD = -100;
 
     /** The descriptor value of a file without native access. */
     private static final int NO_FD = -1;
@@ -88,19 +82,7 @@ public final class NativeFile implements Closeable {
         if (!LibC.available() || path.getFileSystem() != FileSystems.getDefault()) {
             return unsupported(path);
         }
-        int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = LibC.callState(arena);
-            MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            long file;
-            do {
-                file = LibC.call(state, Syscall.OPENAT, AT_FDCWD, LibC.pointer(name), flags, 0);
-            } while (file < 0 && LibC.errno(state) == NativeException.EINTR);
-            if (file < 0) {
-                throw new NativeException(writable ? "open(O_RDWR)" : "open(O_RDONLY)", path, LibC.errno(state));
-            }
-            return new NativeFile(path, (int) file);
-        }
+        return new NativeFile(path, LibC.open(path, writable, writable ? "open(O_RDWR)" : "open(O_RDONLY)"));
     }
 
     /** A file on which every call is not supported: the fallback without native access. */
