@@ -2,6 +2,7 @@ package dev.sprout.tool;
 
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.format.qcow2.Qcow2Image;
 import dev.sprout.tool.ImageOpener.OutputFormat;
 
 import java.io.IOException;
@@ -64,6 +65,8 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                      Progress bar = new Progress(from.size(), progress)) {
                     if (to instanceof FileBlockDevice file) {
                         file.writeBehind(); // written once, front to back
+                    } else if (to instanceof Qcow2Image image) {
+                        image.scratch(); // renamed into place only once complete
                     }
                     return Copy.run(from, to, settings.options(true), bar);
                 }

@@ -69,14 +69,17 @@ final class ClusterWrites {
             return;
         }
         int clusterSize = (int) header.clusterSize();
-        ByteBuffer whole = ByteBuffer.allocate(clusterSize);
-        if (src.remaining() < clusterSize) {
+        ByteBuffer whole;
+        if (src.remaining() == clusterSize) {
+            whole = src; // the whole cluster is written: nothing old to keep, no copy to build
+        } else {
+            whole = ByteBuffer.allocate(clusterSize);
             reads.readPart(cluster, 0, whole);
             whole.clear();
+            whole.position(within);
+            whole.put(src);
+            whole.clear();
         }
-        whole.position(within);
-        whole.put(src);
-        whole.clear();
         boolean reuse = ClusterEntry.preallocatedZero(entry, header.version());
         ClusterMap.Claim claim = map.claim(cluster, reuse ? entry & Tables.OFFSET_MASK : 0);
         try {

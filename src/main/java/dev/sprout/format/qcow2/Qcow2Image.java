@@ -40,6 +40,8 @@ public final class Qcow2Image implements BlockDevice {
     private final ClusterZeroing zeroing;
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
+    /** Set by {@link #scratch}. */
+    private volatile boolean scratch;
 
     private Qcow2Image(Path path, ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts,
                        BlockDevice backing) {
@@ -204,6 +206,21 @@ public final class Qcow2Image implements BlockDevice {
     public void flush() throws IOException {
         ensureOpen();
         map.flush();
+        if (scratch) {
+            file.forceNow();
+        }
+    }
+
+    /**
+     * Writes this new image as a scratch file that matters only once complete, as a copy's
+     * destination under a temporary name does: metadata flushes no longer force the data and each
+     * table to the disk before the next (the order that keeps a crashed image consistent; closing
+     * a copied 4 GiB image waited 1.1 s for it), as qemu-img convert does not. {@link #flush}
+     * still makes everything durable.
+     */
+    public void scratch() {
+        file.stopForcing();
+        scratch = true;
     }
 
     /** Zeroes the range: whole clusters by their mapping, which frees their host space. */
