@@ -86,6 +86,7 @@ class BenchSmokeIT {
                 assertMeasured(row(rows, "copy", workload, peer), isInstalled(peer));
             }
         }
+        assertMeasured(row(rows, "copy", "copy-file-to-qcow2", "qemu-img"), isInstalled("qemu-img"));
         for (String figure : SCALE_FIGURES) {
             Map<String, Object> row = rows.stream().filter(r -> figure.equals(r.get("workload"))).findFirst()
                     .orElseThrow(() -> new AssertionError("no row for " + figure + " in " + json));
