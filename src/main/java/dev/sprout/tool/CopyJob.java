@@ -7,6 +7,7 @@ import dev.sprout.tool.ImageOpener.OutputFormat;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -94,20 +95,73 @@ public record CopyJob(String source, String destination, OutputFormat format, In
         Copy.Summary write(Path temporary) throws IOException;
     }
 
+    /**
+     * Writes the image under a temporary name beside {@code target} and renames it into place once
+     * complete. The temporary file is removed when the copy fails, and also when the process is
+     * stopped (Ctrl-C, SIGTERM), which skips the {@code finally}: it used to stay behind, hidden and
+     * as large as what had been copied.
+     */
     private static Copy.Summary intoNewFile(Path target, FileWriter writer) throws IOException {
         if (Files.exists(target) && !Files.isRegularFile(target)) {
             throw new IllegalArgumentException("destination " + target
                     + " exists and is neither a regular file nor a block device");
         }
         Path absolute = target.toAbsolutePath();
-        Path temporary = absolute.resolveSibling("." + absolute.getFileName() + ".sprout-" + ProcessHandle.current().pid());
-        try {
-            Files.deleteIfExists(temporary);
-            Copy.Summary summary = writer.write(temporary);
-            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (TemporaryFile temporary = new TemporaryFile(
+                absolute.resolveSibling("." + absolute.getFileName() + ".sprout-" + ProcessHandle.current().pid()))) {
+            Copy.Summary summary = writer.write(temporary.path());
+            temporary.publish(absolute);
             return summary;
-        } finally {
-            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /**
+     * A file written under a temporary name, removed unless published, even when the process is
+     * stopped. Once stopped, it is never published: a copy from stdin whose producer was killed by
+     * the same Ctrl-C sees its input end, and used to rename what it had into place as if complete.
+     */
+    private static final class TemporaryFile implements AutoCloseable {
+        private final Path path;
+        private final Thread removeOnExit;
+        /** Set by the shutdown hook; guarded by {@code this}, so a rename is either done or never done. */
+        private boolean stopped;
+
+        TemporaryFile(Path path) throws IOException {
+            this.path = path;
+            Files.deleteIfExists(path);
+            this.removeOnExit = new Thread(this::stop, "remove " + path.getFileName());
+            Runtime.getRuntime().addShutdownHook(removeOnExit);
+        }
+
+        Path path() {
+            return path;
+        }
+
+        /** Renames the file to {@code target}, replacing it, unless the process is being stopped. */
+        synchronized void publish(Path target) throws IOException {
+            if (stopped) {
+                throw new InterruptedIOException("stopped by a signal; " + target + " was not written");
+            }
+            Files.move(path, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        private synchronized void stop() {
+            stopped = true;
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                // the process is ending; nothing left to report it to
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            Files.deleteIfExists(path);
+            try {
+                Runtime.getRuntime().removeShutdownHook(removeOnExit);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs, and finds nothing left to remove
+            }
         }
     }
 }

@@ -124,6 +124,41 @@ class CopyToolIT {
         }
     }
 
+    /**
+     * A copy stopped halfway (SIGTERM, as a service manager or a Ctrl-C stops it) removes its
+     * temporary file and publishes nothing: the JVM skips the copy's cleanup then, and the hidden
+     * file stayed behind.
+     */
+    @Test
+    void aCopyStoppedHalfwayLeavesNoTemporaryFile() throws Exception {
+        Path target = dir.resolve("out.img");
+        Process copy = new ProcessBuilder(SproutServer.command("copy", "-", target.toString()))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("copy.log").toFile()).start();
+        Path temporary = dir.resolve(".out.img.sprout-" + copy.pid());
+        try {
+            copy.getOutputStream().write(new byte[(int) MiB]);
+            copy.getOutputStream().flush();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!Files.exists(temporary)) {
+                assertThat(copy.isAlive()).as("copy still running").isTrue();
+                assertThat(System.nanoTime()).as("temporary file within 30 s").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            // SIGTERM with stdin still open, so the copy is halfway (Process.destroy would also close
+            // stdin, and the copy might finish first); then the end of its input, as when a Ctrl-C
+            // kills the producer as well: what it read must not be published as the copy.
+            copy.toHandle().destroy();
+            assertThat(copy.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("copy ended").isTrue();
+            copy.getOutputStream().close();
+        } finally {
+            copy.destroyForcibly();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("out.img")
+                    .noneMatch(name -> name.startsWith(".out.img"));
+        }
+    }
+
     @Test
     void sparsifyInPlacePunchesZeroesAndKeepsTheContent() throws Exception {
         Path source = sourceImage(9);
