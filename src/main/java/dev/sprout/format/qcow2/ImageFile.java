@@ -165,6 +165,11 @@ final class ImageFile implements Closeable {
         forcing = false;
     }
 
+    /** Whether {@link #force} forces: until {@link #stopForcing}. */
+    boolean forcing() {
+        return forcing;
+    }
+
     /**
      * Gives the range host blocks (fallocate, the size unchanged), so that writing it later cannot
      * fail for lack of space; where fallocate is missing, zeroes are written instead.

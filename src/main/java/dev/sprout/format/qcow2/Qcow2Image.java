@@ -40,8 +40,6 @@ public final class Qcow2Image implements BlockDevice {
     private final ClusterZeroing zeroing;
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
-    /** Set by {@link #scratch}. */
-    private volatile boolean scratch;
 
     private Qcow2Image(Path path, ImageFile file, Qcow2Header header, Tables tables, Refcounts refcounts,
                        BlockDevice backing) {
@@ -206,7 +204,7 @@ public final class Qcow2Image implements BlockDevice {
     public void flush() throws IOException {
         ensureOpen();
         map.flush();
-        if (scratch) {
+        if (!file.forcing()) { // a scratch image: the flush above forced nothing
             file.forceNow();
         }
     }
@@ -220,7 +218,6 @@ public final class Qcow2Image implements BlockDevice {
      */
     public void scratch() {
         file.stopForcing();
-        scratch = true;
     }
 
     /** Zeroes the range: whole clusters by their mapping, which frees their host space. */
