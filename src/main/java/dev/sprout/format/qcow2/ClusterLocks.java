@@ -2,6 +2,7 @@ package dev.sprout.format.qcow2;
 
 import java.io.IOException;
 import java.util.concurrent.locks.Lock;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -13,8 +14,8 @@ final class ClusterLocks {
 
     private static final int STRIPES = 1024;
 
-    /** The most clusters {@link #sharedGet(long, int, Query)} locks at once. */
-    static final int MAX_SHARED = STRIPES;
+    /** The most clusters one call locks at once: no two of them share a stripe. */
+    static final int MAX_CLUSTERS = STRIPES;
 
     /** The locks, indexed by guest cluster modulo their count. */
     private final ReentrantReadWriteLock[] stripes = new ReentrantReadWriteLock[STRIPES];
@@ -54,36 +55,52 @@ final class ClusterLocks {
 
     /**
      * Answers {@code query} under the shared locks of clusters {@code first} to
-     * {@code first + count - 1} (at most {@link #MAX_SHARED}). They are taken in stripe order, so
-     * that readers of overlapping ranges never wait for each other in a cycle (a reader waits behind
-     * a queued writer, and writers hold one cluster's lock only).
+     * {@code first + count - 1} (at most {@link #MAX_CLUSTERS}).
      */
     <T> T sharedGet(long first, int count, Query<T> query) throws IOException {
-        if (count < 1 || count > MAX_SHARED) {
+        return underAll(first, count, ReentrantReadWriteLock::readLock, query);
+    }
+
+    /** Runs {@code action} under the exclusive locks of clusters {@code first} to {@code first + count - 1}. */
+    void exclusive(long first, int count, Action action) throws IOException {
+        underAll(first, count, ReentrantReadWriteLock::writeLock, () -> {
+            action.run();
+            return true;
+        });
+    }
+
+    /**
+     * Answers {@code query} holding one lock of each cluster's stripe, taken in stripe order by
+     * every caller, so that no two callers locking several clusters ever wait for each other in a
+     * cycle (and callers locking one cluster take no other lock while they hold it).
+     */
+    private <T> T underAll(long first, int count, Function<ReentrantReadWriteLock, Lock> kind, Query<T> query)
+            throws IOException {
+        if (count < 1 || count > MAX_CLUSTERS) {
             throw new IllegalArgumentException("locking " + count + " clusters at once");
         }
         int from = (int) Math.floorMod(first, STRIPES);
         int to = Math.min(STRIPES, from + count);
         int wrapped = from + count - to; // stripes 0 to wrapped - 1, below from
-        lockShared(0, wrapped);
-        lockShared(from, to);
+        lock(0, wrapped, kind);
+        lock(from, to, kind);
         try {
             return query.get();
         } finally {
-            unlockShared(from, to);
-            unlockShared(0, wrapped);
+            unlock(from, to, kind);
+            unlock(0, wrapped, kind);
         }
     }
 
-    private void lockShared(int from, int to) {
+    private void lock(int from, int to, Function<ReentrantReadWriteLock, Lock> kind) {
         for (int i = from; i < to; i++) {
-            stripes[i].readLock().lock();
+            kind.apply(stripes[i]).lock();
         }
     }
 
-    private void unlockShared(int from, int to) {
+    private void unlock(int from, int to, Function<ReentrantReadWriteLock, Lock> kind) {
         for (int i = to - 1; i >= from; i--) {
-            stripes[i].readLock().unlock();
+            kind.apply(stripes[i]).unlock();
         }
     }
 

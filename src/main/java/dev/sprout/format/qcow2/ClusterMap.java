@@ -72,6 +72,20 @@ final class ClusterMap {
         }
     }
 
+    /** The L2 entries of guest clusters {@code first} to {@code first + count - 1}, under one lock. */
+    long[] entries(long first, int count) throws IOException {
+        long[] entries = new long[count];
+        meta.lock();
+        try {
+            for (int i = 0; i < count; i++) {
+                entries[i] = tables.entry(first + i);
+            }
+            return entries;
+        } finally {
+            meta.unlock();
+        }
+    }
+
     /** Guest bytes mapped to data or compressed clusters of this image. */
     long mappedBytes() throws IOException {
         meta.lock();
@@ -91,17 +105,52 @@ final class ClusterMap {
         meta.lock();
         try {
             boolean reserved = checkQuota(cluster, reuse != 0 ? 0 : 1);
-            long host = reuse != 0 ? reuse : refcounts.allocate();
+            long l2 = 0;
+            long host = reuse;
             try {
-                ensureL2(cluster, host);
-            } catch (IOException | RuntimeException e) {
+                l2 = newL2(cluster); // first, so that it never splits a run of data clusters
                 if (reuse == 0) {
-                    refcounts.unclaim(host);
+                    host = refcounts.allocate();
+                }
+                ensureL2(cluster, l2, host);
+            } catch (IOException | RuntimeException e) {
+                unclaim(l2);
+                if (reuse == 0) {
+                    unclaim(host);
                 }
                 release(reserved);
                 throw e;
             }
             return new Claim(host, reuse == 0, reserved);
+        } finally {
+            meta.unlock();
+        }
+    }
+
+    /**
+     * {@link #claim Claims} a host cluster for each of {@code clusters} in one go, so that the fresh
+     * ones lie side by side in the file where free space allows and one write can fill them;
+     * {@code reuse[i]} as for {@link #claim}. Fails, having given back what it claimed, as soon as
+     * one claim fails.
+     */
+    Claim[] claim(long[] clusters, long[] reuse) throws IOException {
+        Claim[] claims = new Claim[clusters.length];
+        meta.lock();
+        try {
+            for (int i = 0; i < clusters.length; i++) {
+                claims[i] = claim(clusters[i], reuse[i]);
+            }
+            return claims;
+        } catch (IOException | RuntimeException e) {
+            for (Claim claim : claims) {
+                if (claim != null) {
+                    if (claim.fresh()) {
+                        unclaim(claim.host()); // nothing written to it yet
+                    }
+                    release(claim);
+                }
+            }
+            throw e;
         } finally {
             meta.unlock();
         }
@@ -147,6 +196,18 @@ final class ClusterMap {
         }
     }
 
+    /** {@link #set Maps} each of {@code clusters} to its entry, under one lock. */
+    void set(long[] clusters, long[] entries, long[] old) throws IOException {
+        meta.lock();
+        try {
+            for (int i = 0; i < clusters.length; i++) {
+                set(clusters[i], entries[i], old[i]);
+            }
+        } finally {
+            meta.unlock();
+        }
+    }
+
     /** Maps {@code cluster} to {@code entry}, which needs no data cluster, within max-size for its L2 table. */
     void remap(long cluster, long entry, long old) throws IOException {
         meta.lock();
@@ -154,7 +215,13 @@ final class ClusterMap {
             boolean reserved = checkQuota(cluster, 0);
             try {
                 if (entry != 0) {
-                    ensureL2(cluster, 0);
+                    long l2 = newL2(cluster);
+                    try {
+                        ensureL2(cluster, l2, 0);
+                    } catch (IOException | RuntimeException e) {
+                        unclaim(l2);
+                        throw e;
+                    }
                 }
                 set(cluster, entry, old);
             } finally {
@@ -200,33 +267,38 @@ final class ClusterMap {
         return l2;
     }
 
+    /** A host cluster for guest cluster {@code cluster}'s L2 table if it has none, else 0. Called under {@link #meta}. */
+    private long newL2(long cluster) throws IOException {
+        return tables.hasL2(cluster) ? 0 : refcounts.allocate();
+    }
+
     /**
-     * Gives guest cluster {@code cluster} an L2 table if it has none, after backing it and every
-     * other metadata cluster placed since the last call with host space; fails with ENOSPC before
-     * the table is added, taking its own allocation back. {@code data} is the data cluster
-     * claimed with it, which its write will fill. Called under {@link #meta}.
+     * Gives guest cluster {@code cluster} the L2 table {@code l2} just allocated for it (0: it has
+     * one), after backing it and every other metadata cluster placed since the last call with host
+     * space; fails with ENOSPC before the table is added, the caller taking its allocations back.
+     * {@code data} is the data cluster claimed with it, which its write will fill. Called under
+     * {@link #meta}.
      */
-    private void ensureL2(long cluster, long data) throws IOException {
-        long l2 = tables.hasL2(cluster) ? 0 : refcounts.allocate();
+    private void ensureL2(long cluster, long l2, long data) throws IOException {
         for (long placed : refcounts.takePlaced()) {
             if (placed << header.clusterBits() != data) {
                 unbacked.add(placed);
             }
         }
-        try {
-            while (!unbacked.isEmpty()) {
-                file.reserve(unbacked.peekFirst() << header.clusterBits(), header.clusterSize());
-                unbacked.removeFirst();
-            }
-        } catch (IOException | RuntimeException e) {
-            if (l2 != 0) {
-                unbacked.remove(l2 >>> header.clusterBits());
-                refcounts.unclaim(l2);
-            }
-            throw e;
+        while (!unbacked.isEmpty()) {
+            file.reserve(unbacked.peekFirst() << header.clusterBits(), header.clusterSize());
+            unbacked.removeFirst();
         }
         if (l2 != 0) {
             tables.addL2(cluster, l2);
+        }
+    }
+
+    /** Takes back a cluster allocated by a claim that failed, if any ({@code offset} 0: none). Called under {@link #meta}. */
+    private void unclaim(long offset) throws IOException {
+        if (offset != 0) {
+            unbacked.remove(offset >>> header.clusterBits());
+            refcounts.unclaim(offset);
         }
     }
 

@@ -96,7 +96,7 @@ final class ClusterReads {
     /** How many of {@code remaining} bytes from {@code at} on lie in the clusters one lock call may hold. */
     private int windowLength(long at, int remaining) {
         long first = at >>> header.clusterBits();
-        long windowEnd = (first + ClusterLocks.MAX_SHARED) << header.clusterBits();
+        long windowEnd = (first + ClusterLocks.MAX_CLUSTERS) << header.clusterBits();
         return (int) Math.min(remaining, windowEnd - at);
     }
 
