@@ -1,5 +1,6 @@
 package dev.sprout.server;
 
+import dev.sprout.os.PageAlignedBuffer;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,11 +35,11 @@ final class BufferPool {
     ByteBuffer take(int size) {
         int cls = sizeClass(size);
         if (cls < 0) {
-            return ByteBuffer.allocateDirect(size);
+            return PageAlignedBuffer.allocate(size);
         }
         ByteBuffer buffer = idle[cls].poll();
         if (buffer == null) {
-            buffer = ByteBuffer.allocateDirect(1 << (cls + MIN_SHIFT));
+            buffer = PageAlignedBuffer.allocate(1 << (cls + MIN_SHIFT));
         } else {
             idleCount[cls].decrementAndGet();
         }

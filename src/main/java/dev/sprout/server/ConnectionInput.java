@@ -1,5 +1,6 @@
 package dev.sprout.server;
 
+import dev.sprout.os.PageAlignedBuffer;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,7 +17,7 @@ final class ConnectionInput {
 
     private final ScatteringByteChannel channel;
     /** Read-mode view of bytes received but not yet consumed. */
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE).flip();
+    private final ByteBuffer buffer = PageAlignedBuffer.allocate(BUFFER_SIZE).flip();
 
     ConnectionInput(ScatteringByteChannel channel) {
         this.channel = channel;

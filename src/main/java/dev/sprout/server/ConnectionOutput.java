@@ -2,6 +2,7 @@ package dev.sprout.server;
 
 import dev.sprout.nbd.NbdError;
 import dev.sprout.nbd.TransmissionReplies;
+import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ final class ConnectionOutput {
         lock.lock();
         try {
             if (held == null) {
-                held = ByteBuffer.allocateDirect(HELD_BYTES);
+                held = PageAlignedBuffer.allocate(HELD_BYTES);
             }
             holder = reader;
         } finally {

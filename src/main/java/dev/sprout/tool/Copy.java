@@ -3,6 +3,7 @@ package dev.sprout.tool;
 import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.ZeroFlags;
+import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -117,7 +118,7 @@ public final class Copy {
                     try {
                         for (CopyChunks.Chunk chunk; failure.get() == null && (chunk = chunks.next()) != null; ) {
                             if (buffer == null) {
-                                buffer = ByteBuffer.allocateDirect(chunkSize);
+                                buffer = PageAlignedBuffer.allocate(chunkSize);
                             }
                             ByteBuffer bytes = buffer.clear().limit(chunk.length());
                             source.read(chunk.offset(), bytes.duplicate());
@@ -184,7 +185,7 @@ public final class Copy {
                 Thread.startVirtualThread(() -> next(true));
             } else {
                 if (buffer == null) {
-                    buffer = ByteBuffer.allocateDirect(chunkSize);
+                    buffer = PageAlignedBuffer.allocate(chunkSize);
                 }
                 reads.readLater(chunk.offset(), buffer.clear().limit(chunk.length()), this);
             }
