@@ -2,8 +2,10 @@ package dev.sprout.tool;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
+import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.OptionalLong;
 
@@ -19,13 +21,15 @@ public final class Compare {
     /** The offset of the first differing byte, or empty when the contents are the same. */
     public static OptionalLong firstDifference(BlockDevice a, BlockDevice b) throws IOException {
         long size = Math.max(a.size(), b.size());
+        ByteBuffer x = PageAlignedBuffer.allocate(Copy.CHUNK);
+        ByteBuffer y = PageAlignedBuffer.allocate(Copy.CHUNK);
         long at = 0;
         while (at < size) {
             Extent ea = extentAt(a, at, size);
             Extent eb = extentAt(b, at, size);
             long end = Math.min(ea.end(), eb.end());
             if (!(ea.zero() && eb.zero())) {
-                OptionalLong difference = compareRange(a, ea.zero(), b, eb.zero(), at, end);
+                OptionalLong difference = compareRange(a, ea.zero(), x, b, eb.zero(), y, at, end);
                 if (difference.isPresent()) {
                     return difference;
                 }
@@ -43,14 +47,13 @@ public final class Compare {
         return device.extents(at, device.size() - at).getFirst();
     }
 
-    private static OptionalLong compareRange(BlockDevice a, boolean aZero, BlockDevice b, boolean bZero,
-                                             long from, long to) throws IOException {
+    /** Compares the range a chunk at a time, reading each side into its buffer (zeroes where it says zero). */
+    private static OptionalLong compareRange(BlockDevice a, boolean aZero, ByteBuffer x, BlockDevice b, boolean bZero,
+                                             ByteBuffer y, long from, long to) throws IOException {
         int n;
         for (long at = from; at < to; at += n) {
             n = (int) Math.min(Copy.CHUNK, to - at);
-            ByteBuffer x = read(a, aZero, at, n);
-            ByteBuffer y = read(b, bZero, at, n);
-            int mismatch = x.mismatch(y);
+            int mismatch = read(a, aZero, at, x.clear().limit(n)).mismatch(read(b, bZero, at, y.clear().limit(n)));
             if (mismatch >= 0) {
                 return OptionalLong.of(at + mismatch);
             }
@@ -58,11 +61,13 @@ public final class Compare {
         return OptionalLong.empty();
     }
 
-    private static ByteBuffer read(BlockDevice device, boolean zero, long at, int n) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(n);
-        if (!zero) {
-            device.read(at, buffer);
+    /** {@code buffer}, position to limit, filled from {@code at}, or with zeroes where the device reads as zeroes. */
+    private static ByteBuffer read(BlockDevice device, boolean zero, long at, ByteBuffer buffer) throws IOException {
+        if (zero) {
+            MemorySegment.ofBuffer(buffer).fill((byte) 0);
+        } else {
+            device.read(at, buffer.duplicate());
         }
-        return buffer.clear();
+        return buffer;
     }
 }

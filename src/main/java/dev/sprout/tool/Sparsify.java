@@ -6,6 +6,7 @@ import dev.sprout.block.Extent;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.format.qcow2.ChainMap;
 import dev.sprout.format.qcow2.Qcow2Image;
+import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -107,12 +108,12 @@ public final class Sparsify {
         long punched = 0;
         // Chunks are aligned multiples of the block, so no block straddles two of them.
         long chunk = Math.max(Copy.CHUNK, block);
+        ByteBuffer buffer = PageAlignedBuffer.allocate((int) chunk);
         for (Extent range : ranges) {
             int n;
             for (long at = range.offset(); at < range.end(); at += n) {
                 n = (int) (Math.min(range.end(), (at / chunk + 1) * chunk) - at);
-                ByteBuffer buffer = ByteBuffer.allocate(n);
-                device.read(at, buffer);
+                device.read(at, buffer.clear().limit(n).duplicate());
                 punched += punchZeroRuns(device, buffer, at, block);
                 progress.advance(n);
             }
