@@ -1,6 +1,6 @@
 package dev.sprout.server;
 
-import dev.sprout.os.PageAlignedBuffer;
+import dev.sprout.block.PageAlignedBuffer;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;

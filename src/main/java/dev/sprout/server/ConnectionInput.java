@@ -1,6 +1,6 @@
 package dev.sprout.server;
 
-import dev.sprout.os.PageAlignedBuffer;
+import dev.sprout.block.PageAlignedBuffer;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

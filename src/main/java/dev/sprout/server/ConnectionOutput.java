@@ -1,8 +1,8 @@
 package dev.sprout.server;
 
+import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.nbd.NbdError;
 import dev.sprout.nbd.TransmissionReplies;
-import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

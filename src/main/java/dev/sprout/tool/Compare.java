@@ -2,7 +2,7 @@ package dev.sprout.tool;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
-import dev.sprout.os.PageAlignedBuffer;
+import dev.sprout.block.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

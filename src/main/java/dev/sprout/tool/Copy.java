@@ -2,8 +2,8 @@ package dev.sprout.tool;
 
 import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.ZeroFlags;
-import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

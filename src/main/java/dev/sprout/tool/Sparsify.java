@@ -3,10 +3,10 @@ package dev.sprout.tool;
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
+import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.format.qcow2.ChainMap;
 import dev.sprout.format.qcow2.Qcow2Image;
-import dev.sprout.os.PageAlignedBuffer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.sprout.os;
+package dev.sprout.block;
 
 import java.nio.ByteBuffer;
 

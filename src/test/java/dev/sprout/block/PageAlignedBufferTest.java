@@ -1,4 +1,4 @@
-package dev.sprout.os;
+package dev.sprout.block;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
