@@ -28,8 +28,9 @@ final class FileOpening {
         try {
             attributes = Files.readAttributes(path, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            if (size.isEmpty()) {
-                throw new NoSuchFileException(path.toString(), null, "no such file (give size=SIZE to create it)");
+            if (size.isEmpty()) { // a read-only opening (copy's source, compare, info) cannot create one
+                throw new NoSuchFileException(path.toString(), null,
+                        readOnly ? "no such file" : "no such file (give size=SIZE to create it)");
             }
             if (readOnly) {
                 throw new NoSuchFileException(path.toString(), null, "no such file, and a read-only export cannot create it");

@@ -113,6 +113,15 @@ class FileBlockDeviceTest {
     }
 
     @Test
+    void aMissingFileOpenedReadOnlyIsAnErrorWithoutTheHintToCreateIt() {
+        Path file = dir.resolve("missing.img");
+        assertThatThrownBy(() -> FileBlockDevice.open(file, true))
+                .isInstanceOf(NoSuchFileException.class)
+                .hasMessage(file + ": no such file");
+        assertThat(file).doesNotExist();
+    }
+
+    @Test
     void directoriesAndDevicesAreRefused() throws IOException {
         assertThatThrownBy(() -> FileBlockDevice.open(dir, false))
                 .hasMessage(dir + ": is a directory, not a disk image file");
