@@ -3,10 +3,13 @@ package dev.sprout.cli;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.tool.Compare;
 import dev.sprout.tool.ImageOpener;
+import dev.sprout.tool.JsonText;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 
@@ -15,6 +18,7 @@ final class CompareCommand implements Callable<Integer> {
 
     String first;
     String second;
+    boolean json;
     private CommandSpec spec;
 
     CommandSpec declare() {
@@ -23,6 +27,8 @@ final class CompareCommand implements Callable<Integer> {
                         "Exit status: 0 identical, 1 different, 2 error.")
                 .parameter(0, "A", String.class, () -> first, v -> first = v, null)
                 .parameter(1, "B", String.class, () -> second, v -> second = v, null)
+                .flag("--json", () -> json, v -> json = v,
+                        "Print one JSON object: identical, and the first differing offset (null when identical).")
                 .spec();
         return spec;
     }
@@ -37,8 +43,15 @@ final class CompareCommand implements Callable<Integer> {
             return 2;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.println(difference.isEmpty() ? "Images are identical."
-                : "Content mismatch at offset " + difference.getAsLong() + "!");
+        if (json) {
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("identical", difference.isEmpty());
+            facts.put("first_difference", difference.isEmpty() ? null : difference.getAsLong());
+            out.print(JsonText.write(facts));
+        } else {
+            out.println(difference.isEmpty() ? "Images are identical."
+                    : "Content mismatch at offset " + difference.getAsLong() + "!");
+        }
         out.flush();
         return difference.isEmpty() ? 0 : 1;
     }

@@ -6,6 +6,7 @@ import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
 import dev.sprout.tool.ImageOpener.OutputFormat;
+import dev.sprout.tool.JsonText;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.FileDescriptor;
@@ -14,7 +15,10 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code sprout copy SRC DST}: copies an image, data only, keeping holes and zeroes sparse. */
@@ -29,6 +33,7 @@ final class CopyCommand implements Callable<Integer> {
     String connections = "auto";
     boolean flush;
     boolean progress;
+    boolean json;
 
     CommandSpec declare() {
         return CommandDeclaration.command("copy", this,
@@ -56,6 +61,8 @@ final class CopyCommand implements Callable<Integer> {
                         + " file, FLUSH for NBD): slower, but the copy is on disk when sprout exits.")
                 .flag("--progress", () -> progress, v -> progress = v,
                         "Show a progress bar even when stderr is not a terminal.")
+                .flag("--json", () -> json, v -> json = v,
+                        "Print the summary as one JSON object on stdout (not with DST -, whose stdout is the image).")
                 .spec();
     }
 
@@ -66,15 +73,26 @@ final class CopyCommand implements Callable<Integer> {
             case "qcow2" -> OutputFormat.QCOW2;
             default -> throw new IllegalArgumentException("unknown output format '" + format + "': raw or qcow2");
         };
+        if (json && CopyJob.STREAM.equals(destination)) {
+            throw new IllegalArgumentException("--json prints to stdout, which carries the image when DST is -");
+        }
         Qcow2Compression compression = compress == null ? null : Qcow2Compression.parse(compress);
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression, connectionCount()), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
+        if (json) {
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("source", source);
+            facts.put("destination", destination);
+            facts.putAll(summary.facts());
+            stdout.write(JsonText.write(facts).getBytes(StandardCharsets.UTF_8));
+        } else {
+            // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.
+            stderr.println(summary.line());
+        }
         stdout.flush();
-        // The summary goes to stderr so that "copy SRC -" keeps stdout to the image bytes.
-        stderr.println(summary.line());
         return 0;
     }
 

@@ -3,6 +3,7 @@ package dev.sprout.cli;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
+import dev.sprout.tool.JsonText;
 import dev.sprout.tool.Progress;
 import dev.sprout.tool.Sparsify;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,6 +18,7 @@ final class SparsifyCommand implements Callable<Integer> {
     String image;
     String output;
     boolean inPlace;
+    boolean json;
     private CommandSpec spec;
 
     CommandSpec declare() {
@@ -28,6 +30,7 @@ final class SparsifyCommand implements Callable<Integer> {
                 .optionalParameter(1, "OUTPUT", String.class, () -> output, v -> output = v,
                         "The new image (without --in-place).")
                 .flag("--in-place", () -> inPlace, v -> inPlace = v, "Punch the zero blocks of IMAGE itself.")
+                .flag("--json", () -> json, v -> json = v, "Print the report as one JSON object.")
                 .spec();
         return spec;
     }
@@ -38,14 +41,20 @@ final class SparsifyCommand implements Callable<Integer> {
         if (inPlace == (output != null)) {
             throw new IllegalArgumentException("give either --in-place or an OUTPUT image");
         }
+        Sparsify.Result result;
         if (inPlace) {
             try (Progress progress = new Progress(0, null)) {
-                out.println(Sparsify.inPlace(image, progress).line());
+                result = Sparsify.inPlace(image, progress);
             }
         } else {
             Copy.Summary copy = new CopyJob(image, output, Sparsify.formatOf(image), null, CopySettings.defaults(), null)
                     .run(null, null);
-            out.println(Sparsify.copied(image, output, copy).line());
+            result = Sparsify.copied(image, output, copy);
+        }
+        if (json) {
+            out.print(JsonText.write(result.facts()));
+        } else {
+            out.println(result.line());
         }
         out.flush();
         return 0;

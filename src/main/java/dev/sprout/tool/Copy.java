@@ -8,6 +8,8 @@ import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,6 +60,17 @@ public final class Copy {
 
     /** What was copied: bytes written as data, bytes left as holes or zeroed, time taken. */
     public record Summary(long size, long dataBytes, long zeroBytes, double seconds) {
+        /** The summary for {@code --json}, its keys in the style of {@code info --json}. */
+        public Map<String, Object> facts() {
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("size", size);
+            facts.put("data_bytes", dataBytes);
+            facts.put("zero_bytes", zeroBytes);
+            facts.put("seconds", Math.round(seconds * 1000) / 1000.0);
+            facts.put("bytes_per_second", (long) (size / Math.max(seconds, 1e-3)));
+            return facts;
+        }
+
         public String line() {
             return "copied " + Progress.human(size) + " (" + size + " bytes): " + Progress.human(dataBytes) + " data, "
                     + Progress.human(zeroBytes) + " holes or zeroes, in " + Progress.decimal(seconds, 2) + " s ("

@@ -13,7 +13,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns the zero-filled blocks of an image's data into holes, in place: punched holes in a raw
@@ -37,6 +39,17 @@ public final class Sparsify {
         /** Bytes given back to the host file system, or -1 when not measured. */
         public long won() {
             return allocatedBefore < 0 ? -1 : allocatedBefore - allocatedAfter;
+        }
+
+        /** The result for {@code --json}: bytes found zero, what became of them, allocation before and after (null where not measured). */
+        public Map<String, Object> facts() {
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("zero_bytes", zeroes);
+            facts.put("zeroes", how);
+            facts.put("allocated_before", allocatedBefore < 0 ? null : allocatedBefore);
+            facts.put("allocated_after", allocatedBefore < 0 ? null : allocatedAfter);
+            facts.put("bytes_won", allocatedBefore < 0 ? null : won());
+            return facts;
         }
 
         public String line() {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** {@code sprout copy/map/compare/info/sparsify} checked with qemu-img, nbdcopy and nbdinfo. */
 class CopyToolIT {
@@ -49,6 +50,47 @@ class CopyToolIT {
         try (Stream<Path> files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("source.img", "copy.img");
         }
+    }
+
+    @Test
+    void copyCompareAndSparsifyReportInJson() throws Exception {
+        Path source = sourceImage(7);
+        Path copy = dir.resolve("copy.img");
+        Map<String, Object> copied = Json.object(
+                sprout("copy", "--json", source.toString(), copy.toString()).assertSuccess().stdout());
+        assertThat(copied).containsEntry("source", source.toString()).containsEntry("destination", copy.toString())
+                .containsEntry("size", 64 * MiB).containsKeys("seconds", "bytes_per_second");
+        long data = (Long) copied.get("data_bytes");
+        // what the copy allocated, to a file system block at each end of the data's runs
+        assertThat(data).isCloseTo(Cmd.allocatedBytes(copy), within(64 * 1024L));
+        assertThat(data + (Long) copied.get("zero_bytes")).isEqualTo(64 * MiB);
+
+        Map<String, Object> same = Json.object(sprout("compare", "--json", source.toString(), copy.toString())
+                .assertSuccess().stdout());
+        assertThat(same).containsEntry("identical", true).containsEntry("first_difference", null);
+        try (RandomAccessFile file = new RandomAccessFile(copy.toFile(), "rw")) {
+            file.seek(33 * MiB + 5);
+            file.write(1);
+        }
+        Map<String, Object> differ = Json.object(sprout("compare", "--json", source.toString(), copy.toString())
+                .assertExit(1).stdout());
+        assertThat(differ).containsEntry("identical", false).containsEntry("first_difference", 33 * MiB + 5);
+
+        long before = Cmd.allocatedBytes(source);
+        Map<String, Object> sparsified = Json.object(sprout("sparsify", "--json", "--in-place", source.toString())
+                .assertSuccess().stdout());
+        assertThat(sparsified).containsEntry("zero_bytes", 4 * MiB).containsEntry("zeroes", "punched")
+                .containsEntry("allocated_before", before);
+        long after = (Long) sparsified.get("allocated_after");
+        // sprout counts data blocks (SEEK_DATA), st_blocks also the extent tree's own blocks
+        assertThat(after).isCloseTo(Cmd.allocatedBytes(source), within(64 * 1024L));
+        assertThat(sparsified).containsEntry("bytes_won", before - after);
+        assertThat(before - after).isGreaterThanOrEqualTo(4 * MiB - 64 * 1024);
+
+        Cmd.Result toStdout = sprout("copy", "--json", source.toString(), "-");
+        assertThat(toStdout.exitCode()).isNotZero();
+        assertThat(toStdout.stdout()).isEmpty();
+        assertThat(toStdout.stderr()).contains("--json prints to stdout");
     }
 
     @Test
