@@ -96,11 +96,12 @@ final class ClusterWrites {
                 reuse[claimed++] = ClusterEntry.preallocatedZero(entries[i], header.version()) ? hosts[i] : 0;
             }
         }
-        ClusterMap.Claim[] claims = map.claim(Arrays.copyOf(clusters, claimed), Arrays.copyOf(reuse, claimed));
+        long[] claiming = Arrays.copyOf(clusters, claimed);
+        ClusterMap.Claim[] claims = map.claim(claiming, Arrays.copyOf(reuse, claimed));
         long[] mapped = new long[claimed];
         long[] dropped = new long[claimed];
         for (int c = 0; c < claimed; c++) {
-            int i = (int) (clusters[c] - first);
+            int i = (int) (claiming[c] - first);
             hosts[i] = claims[c].host();
             mapped[c] = claims[c].host() | Tables.COPIED;
             dropped[c] = claims[c].fresh() ? entries[i] : 0; // a reused zero cluster keeps its host space
@@ -114,7 +115,7 @@ final class ClusterWrites {
                 }
                 throw e;
             }
-            map.set(Arrays.copyOf(clusters, claimed), mapped, dropped);
+            map.set(claiming, mapped, dropped);
         } finally {
             for (ClusterMap.Claim claim : claims) {
                 map.release(claim);
