@@ -1,15 +1,21 @@
 package dev.sprout.tool;
 
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.ZeroFlags;
 
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -32,40 +38,51 @@ public final class StreamCopy {
     private StreamCopy() {
     }
 
-    /** Writes every byte of {@code source} to {@code out} in order, with up to {@code requests} reads ahead. */
+    /**
+     * Writes every byte of {@code source} to {@code out} in order, with up to {@code requests} reads
+     * ahead, each into a page-aligned buffer that is used again once written. A file descriptor
+     * (stdout) is written through its channel, straight from those buffers: through the stream,
+     * each MiB was copied twice more (the JDK's temporary direct buffer, then its native write
+     * buffer), and a 4 GiB copy into a pipe took 7.5 s where nbdcopy takes 2.1 s.
+     */
     public static Copy.Summary toStream(BlockDevice source, OutputStream out, int requests, Progress progress)
             throws IOException {
         long size = source.size();
+        WritableByteChannel channel = out instanceof FileOutputStream file ? file.getChannel() : Channels.newChannel(out);
         Deque<Future<ByteBuffer>> window = new ArrayDeque<>();
+        Deque<ByteBuffer> free = new ArrayDeque<>();
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             for (long at = 0; at < size || !window.isEmpty(); ) {
                 if (at < size && window.size() < requests) {
                     long offset = at;
                     int length = (int) Math.min(Copy.REQUEST_SIZE, size - at);
+                    ByteBuffer buffer = (free.isEmpty() ? PageAlignedBuffer.allocate(Copy.REQUEST_SIZE) : free.pop())
+                            .clear().limit(length);
                     window.add(threads.submit(() -> {
-                        ByteBuffer buffer = ByteBuffer.allocate(length);
-                        source.read(offset, buffer);
+                        source.read(offset, buffer.duplicate());
                         return buffer;
                     }));
                     at += length;
                     continue;
                 }
                 ByteBuffer next = take(window.removeFirst());
-                write(out, next, progress.done(), size);
+                write(channel, next, progress.done(), size);
                 progress.advance(next.limit());
+                free.push(next);
             }
         } finally {
             window.forEach(f -> f.cancel(true));
         }
-        write(out, ByteBuffer.allocate(0), size, size);
+        out.flush();
         return new Copy.Summary(size, size, 0, progress.seconds());
     }
 
-    /** Writes and flushes {@code bytes}; a failure (a reader that went away: broken pipe) says how far it got. */
-    private static void write(OutputStream out, ByteBuffer bytes, long done, long size) throws IOException {
+    /** Writes all of {@code bytes}; a failure (a reader that went away: broken pipe) says how far it got. */
+    private static void write(WritableByteChannel out, ByteBuffer bytes, long done, long size) throws IOException {
         try {
-            out.write(bytes.array(), 0, bytes.limit());
-            out.flush();
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
         } catch (IOException e) {
             throw new IOException("writing stdout failed after " + done + " of " + size + " bytes: " + e.getMessage(), e);
         }
@@ -100,8 +117,12 @@ public final class StreamCopy {
         return drained.summary(progress);
     }
 
-    /** Reads {@code in} to its end into a new sparse file as long as the stream: zero runs are left as holes. */
-    public static Copy.Summary fromStreamToFile(InputStream in, Path file, Progress progress) throws IOException {
+    /**
+     * Reads {@code in} to its end into a new sparse file as long as the stream: zero runs are left
+     * as holes; with {@code flush}, the file is on disk when this returns (as {@code copy --flush}).
+     */
+    public static Copy.Summary fromStreamToFile(InputStream in, Path file, boolean flush, Progress progress)
+            throws IOException {
         Drained drained;
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"); FileChannel channel = raf.getChannel()) {
             drained = drain(in, progress, new Sink() {
@@ -119,7 +140,9 @@ public final class StreamCopy {
                 }
             });
             raf.setLength(drained.bytes());
-            channel.force(true);
+            if (flush) {
+                channel.force(true);
+            }
         }
         return drained.summary(progress);
     }
@@ -133,13 +156,13 @@ public final class StreamCopy {
                                                  Copy.Options options, PrintStream progress) throws IOException {
         if (format == ImageOpener.OutputFormat.RAW) {
             try (Progress bar = new Progress(0, progress)) {
-                return fromStreamToFile(in, file, bar);
+                return fromStreamToFile(in, file, options.flush(), bar);
             }
         }
         Path spool = file.resolveSibling(file.getFileName() + ".stream");
         try {
             try (Progress bar = new Progress(0, progress)) {
-                fromStreamToFile(in, spool, bar);
+                fromStreamToFile(in, spool, false, bar); // a spool, removed once copied
             }
             try (BlockDevice from = ImageOpener.open(spool.toString(), true);
                  BlockDevice to = ImageOpener.create(file, format, from.size());
@@ -170,12 +193,12 @@ public final class StreamCopy {
      * {@link #ZERO_BLOCK}s to {@code sink}, in order.
      */
     private static Drained drain(InputStream in, Progress progress, Sink sink) throws IOException {
-        byte[] chunk = new byte[Copy.CHUNK];
-        ByteBuffer buffer = ByteBuffer.wrap(chunk);
+        ReadableByteChannel channel = in instanceof FileInputStream file ? file.getChannel() : Channels.newChannel(in);
+        ByteBuffer buffer = PageAlignedBuffer.allocate(Copy.CHUNK);
         long at = 0;
         long data = 0;
         int n;
-        while ((n = read(in, chunk, at)) > 0) {
+        while ((n = fill(channel, buffer.clear(), at)) > 0) {
             int runStart = 0;
             boolean zero = ZeroDetector.isZero(buffer, 0, Math.min(n, ZERO_BLOCK));
             for (int block = 0; block < n; ) {
@@ -199,10 +222,16 @@ public final class StreamCopy {
         return new Drained(at, data);
     }
 
-    /** Fills {@code chunk} from {@code in} as far as it goes; a read failure names stdin and how far it got. */
-    private static int read(InputStream in, byte[] chunk, long done) throws IOException {
+    /**
+     * Fills {@code buffer} from {@code in} as far as it goes and returns how many bytes it holds; a
+     * read failure names stdin and how far it got.
+     */
+    private static int fill(ReadableByteChannel in, ByteBuffer buffer, long done) throws IOException {
         try {
-            return in.readNBytes(chunk, 0, chunk.length);
+            while (buffer.hasRemaining() && in.read(buffer) >= 0) {
+                // a pipe gives what it has; read on until the buffer is full or the stream ends
+            }
+            return buffer.position();
         } catch (IOException e) {
             throw new IOException("reading stdin failed after " + done + " bytes: " + e.getMessage(), e);
         }
