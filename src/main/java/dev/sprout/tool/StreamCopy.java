@@ -42,8 +42,9 @@ public final class StreamCopy {
      * Writes every byte of {@code source} to {@code out} in order, with up to {@code requests} reads
      * ahead, each into a page-aligned buffer that is used again once written. A file descriptor
      * (stdout) is written through its channel, straight from those buffers: through the stream,
-     * each MiB was copied twice more (the JDK's temporary direct buffer, then its native write
-     * buffer), and a 4 GiB copy into a pipe took 7.5 s where nbdcopy takes 2.1 s.
+     * each MiB went through a fresh heap buffer, the JDK's temporary direct buffer and its native
+     * write buffer, and a 4 GiB copy into a pipe cost 1.4 s user, 4.0 s sys and 2.2 GB of memory
+     * (now 0.45 s, 2.8 s and 125 MB; nbdcopy 0.08 s and 2.8 s).
      */
     public static Copy.Summary toStream(BlockDevice source, OutputStream out, int requests, Progress progress)
             throws IOException {
