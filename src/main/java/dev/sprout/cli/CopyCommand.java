@@ -2,6 +2,7 @@ package dev.sprout.cli;
 
 import dev.sprout.client.MultiConnectionDevice;
 import dev.sprout.format.qcow2.Qcow2Compression;
+import dev.sprout.os.PipeBuffer;
 import dev.sprout.tool.Copy;
 import dev.sprout.tool.CopyJob;
 import dev.sprout.tool.CopySettings;
@@ -77,6 +78,12 @@ final class CopyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--json prints to stdout, which carries the image when DST is -");
         }
         Qcow2Compression compression = compress == null ? null : Qcow2Compression.parse(compress);
+        if (CopyJob.STREAM.equals(source)) {
+            PipeBuffer.widen(0, PipeBuffer.WIDE); // stdin, when it is a pipe
+        }
+        if (CopyJob.STREAM.equals(destination)) {
+            PipeBuffer.widen(1, PipeBuffer.WIDE); // stdout, when it is a pipe
+        }
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
