@@ -2,8 +2,8 @@ package dev.sprout.format.qcow2;
 
 import java.io.IOException;
 import java.util.concurrent.locks.Lock;
-import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 /**
  * Striped read-write locks by guest cluster: reads and in-place writes share a cluster's lock,
@@ -44,13 +44,7 @@ final class ClusterLocks {
     }
 
     <T> T sharedGet(long cluster, Query<T> query) throws IOException {
-        Lock lock = stripes[(int) Math.floorMod(cluster, STRIPES)].readLock();
-        lock.lock();
-        try {
-            return query.get();
-        } finally {
-            lock.unlock();
-        }
+        return sharedGet(cluster, 1, query);
     }
 
     /**
@@ -59,6 +53,10 @@ final class ClusterLocks {
      */
     <T> T sharedGet(long first, int count, Query<T> query) throws IOException {
         return underAll(first, count, ReentrantReadWriteLock::readLock, query);
+    }
+
+    void exclusive(long cluster, Action action) throws IOException {
+        exclusive(cluster, 1, action);
     }
 
     /** Runs {@code action} under the exclusive locks of clusters {@code first} to {@code first + count - 1}. */
@@ -101,16 +99,6 @@ final class ClusterLocks {
     private void unlock(int from, int to, Function<ReentrantReadWriteLock, Lock> kind) {
         for (int i = to - 1; i >= from; i--) {
             kind.apply(stripes[i]).unlock();
-        }
-    }
-
-    void exclusive(long cluster, Action action) throws IOException {
-        Lock lock = stripes[(int) Math.floorMod(cluster, STRIPES)].writeLock();
-        lock.lock();
-        try {
-            action.run();
-        } finally {
-            lock.unlock();
         }
     }
 }
