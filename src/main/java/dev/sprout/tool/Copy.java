@@ -67,14 +67,19 @@ public final class Copy {
             facts.put("data_bytes", dataBytes);
             facts.put("zero_bytes", zeroBytes);
             facts.put("seconds", Math.round(seconds * 1000) / 1000.0);
-            facts.put("bytes_per_second", (long) (size / Math.max(seconds, 1e-3)));
+            facts.put("bytes_per_second", bytesPerSecond());
             return facts;
         }
 
         public String line() {
             return "copied " + Progress.human(size) + " (" + size + " bytes): " + Progress.human(dataBytes) + " data, "
                     + Progress.human(zeroBytes) + " holes or zeroes, in " + Progress.decimal(seconds, 2) + " s ("
-                    + Progress.human((long) (size / Math.max(seconds, 1e-3))) + "/s)";
+                    + Progress.human(bytesPerSecond()) + "/s)";
+        }
+
+        /** The rate over the whole size, holes included; a copy under a millisecond counts as one. */
+        private long bytesPerSecond() {
+            return (long) (size / Math.max(seconds, 1e-3));
         }
     }
 
