@@ -21,10 +21,11 @@ import java.util.function.LongConsumer;
 /**
  * Writes a new qcow2 image of a device with every data cluster compressed: a read-only seed image.
  * The same input always gives the same bytes. Clusters are read and compressed in batches, up to
- * {@code parallel} at a time (at most {@link #BATCHES_PER_CORE} per core), but placed in guest offset order whatever order they finish in:
- * cluster 0 holds the header, then comes the data, compressed clusters packed byte after byte (as
- * QEMU packs them), a cluster that does not shrink stored whole at the next cluster boundary, then
- * the tables ({@link CompressedImageMetadata}). Holes and all-zero clusters are left unallocated.
+ * {@code parallel} at a time (at most {@link #BATCHES_PER_CORE} per core), but placed in guest
+ * offset order whatever order they finish in: cluster 0 holds the header, then comes the data,
+ * compressed clusters packed byte after byte (as QEMU packs them), a cluster that does not shrink
+ * stored whole at the next cluster boundary, then the tables ({@link CompressedImageMetadata}).
+ * Holes and all-zero clusters are left unallocated.
  */
 public final class CompressedImageWriter {
 
