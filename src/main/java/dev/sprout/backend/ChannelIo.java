@@ -7,12 +7,12 @@ import dev.sprout.block.Errno;
 import dev.sprout.block.RequestException;
 import dev.sprout.os.NativeException;
 import dev.sprout.os.NativeFile;
+import dev.sprout.os.SerialWrites;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Positional I/O on the {@link FileChannel} of a device in a host file or block device, with the
@@ -35,14 +35,7 @@ final class ChannelIo implements Closeable {
 
     /** Whether writes from several threads go to the host one at a time. */
     enum Writers {
-        /**
-         * One at a time, in the order they arrive: for a regular file. Linux filesystems (ext4, XFS,
-         * btrfs, tmpfs) take the inode's lock exclusively for every buffered write, so concurrent
-         * pwrite(2) calls on one file run one after another anyway, and the waiters spin on that
-         * lock in the kernel (a copy of 2 GiB with 16 writers spent 10-13% of its CPU time in
-         * rwsem_spin_on_owner). Waiting here parks the thread instead and leaves the core to
-         * reading the next request.
-         */
+        /** One at a time, in the order they arrive: for a regular file (see {@link SerialWrites}). */
         ONE_AT_A_TIME,
         /** All at once: a block device's buffered writes take no such lock. */
         CONCURRENT
@@ -59,8 +52,8 @@ final class ChannelIo implements Closeable {
     /** Whether every modification fails with EPERM. */
     private final boolean readOnly;
     private final ShortRead shortRead;
-    /** Held around every write to the channel when writes go one at a time, else null. */
-    private final ReentrantLock writeLock;
+    /** Carries out every write to the channel when writes go one at a time, else null. */
+    private final SerialWrites serialWrites;
     /** Set by {@link #close}; every later operation fails. */
     private volatile boolean closed;
 
@@ -72,7 +65,7 @@ final class ChannelIo implements Closeable {
         this.size = size;
         this.readOnly = readOnly;
         this.shortRead = shortRead;
-        this.writeLock = writers == Writers.ONE_AT_A_TIME ? new ReentrantLock() : null;
+        this.serialWrites = writers == Writers.ONE_AT_A_TIME ? new SerialWrites(channel) : null;
     }
 
     /** Fills {@code dst} from {@code offset}; where the channel ends early, as {@link ShortRead} says. */
@@ -149,17 +142,10 @@ final class ChannelIo implements Closeable {
     }
 
     private void writeFully(ByteBuffer src, long offset) throws IOException {
-        if (writeLock != null) {
-            writeLock.lock();
-        }
-        try {
-            for (long position = offset; src.hasRemaining(); ) {
-                position += channel.write(src, position);
-            }
-        } finally {
-            if (writeLock != null) {
-                writeLock.unlock();
-            }
+        if (serialWrites != null) {
+            serialWrites.write(offset, src);
+        } else {
+            SerialWrites.writeAll(channel, offset, src);
         }
     }
 

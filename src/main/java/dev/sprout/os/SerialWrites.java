@@ -1,0 +1,122 @@
+package dev.sprout.os;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Positional writes to one channel, one at a time in the order they arrive, for a regular file:
+ * Linux filesystems take the inode's lock for every buffered write, so writes to one file run one
+ * after another anyway, and writers that race for that lock spin on it in the kernel (a copy of
+ * 2 GiB with 16 writers spent 10-13% of its CPU time in rwsem_spin_on_owner).
+ *
+ * <p>A writer that finds another writing queues its write and parks; the thread that holds the
+ * turn carries out the queued writes after its own, and wakes their writers as each is done
+ * (flat combining). The file is then written back to back while the writers' other work (reading
+ * a copy's next chunk, say) runs on the other cores. With a lock instead, each write waited for
+ * its parked writer to be scheduled again, and the file sat idle in between: copying 2 GiB of
+ * data into tmpfs took 1.01 s with a lock, 0.88 s with the writes left to race in the kernel.
+ *
+ * <p>A turn ends once it has written {@link #TURN_BYTES} or found the queue empty, so that no
+ * writer waits long for its own write to return; the writer at the head of the queue is then
+ * woken to take the next turn.
+ */
+public final class SerialWrites {
+
+    /** Bytes one turn writes at most before handing over (at least one write). */
+    static final long TURN_BYTES = 8L << 20;
+
+    /** A queued write, and its outcome once {@link #done}. */
+    private static final class Write {
+        final long offset;
+        final ByteBuffer src;
+        final Thread writer = Thread.currentThread();
+        /** Set by the thread that wrote it, after {@link #failure}. */
+        volatile boolean done;
+        /** An IOException or RuntimeException, or null when the write succeeded. */
+        Exception failure;
+
+        Write(long offset, ByteBuffer src) {
+            this.offset = offset;
+            this.src = src;
+        }
+    }
+
+    private final FileChannel channel;
+    /** Bytes one turn writes at most: {@link #TURN_BYTES} but in tests. */
+    private final long turnBytes;
+    private final ConcurrentLinkedQueue<Write> queue = new ConcurrentLinkedQueue<>();
+    /** Held by the thread whose turn it is to write. */
+    private final AtomicBoolean turn = new AtomicBoolean();
+
+    public SerialWrites(FileChannel channel) {
+        this(channel, TURN_BYTES);
+    }
+
+    SerialWrites(FileChannel channel, long turnBytes) {
+        this.channel = channel;
+        this.turnBytes = turnBytes;
+    }
+
+    /** Writes all of {@code src} at {@code offset}, whichever thread carries it out. */
+    public void write(long offset, ByteBuffer src) throws IOException {
+        Write mine = new Write(offset, src);
+        queue.add(mine);
+        boolean interrupted = false;
+        while (!mine.done) {
+            if (turn.compareAndSet(false, true)) {
+                try {
+                    writeQueued();
+                } finally {
+                    turn.set(false);
+                }
+                // A write queued after the turn's last look, by a writer that found the turn
+                // taken and parked: it needs a thread to take the turn again.
+                Write next = queue.peek();
+                if (next != null) {
+                    LockSupport.unpark(next.writer);
+                }
+            } else {
+                LockSupport.park(this);
+                // An interrupt would end every later park at once: keep it for the caller.
+                interrupted |= Thread.interrupted();
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (mine.failure instanceof IOException e) {
+            throw e;
+        }
+        if (mine.failure instanceof RuntimeException e) {
+            throw e;
+        }
+    }
+
+    /** Writes queued writes, oldest first, until the queue is empty or the turn has written its share. */
+    private void writeQueued() {
+        long written = 0;
+        for (Write write; written < turnBytes && (write = queue.poll()) != null; ) {
+            written += write.src.remaining();
+            try {
+                writeAll(channel, write.offset, write.src);
+            } catch (IOException | RuntimeException e) {
+                write.failure = e;
+            }
+            write.done = true;
+            if (write.writer != Thread.currentThread()) {
+                LockSupport.unpark(write.writer);
+            }
+        }
+    }
+
+    /** Writes all of {@code src} at {@code offset}, on this thread. */
+    public static void writeAll(FileChannel channel, long offset, ByteBuffer src) throws IOException {
+        for (long position = offset; src.hasRemaining(); ) {
+            position += channel.write(src, position);
+        }
+    }
+}
