@@ -18,11 +18,17 @@ import java.util.concurrent.locks.LockSupport;
  * (flat combining). The file is then written back to back while the writers' other work (reading
  * a copy's next chunk, say) runs on the other cores. With a lock instead, each write waited for
  * its parked writer to be scheduled again, and the file sat idle in between: copying 2 GiB of
- * data into tmpfs took 1.01 s with a lock, 0.88 s with the writes left to race in the kernel.
+ * data into tmpfs took 1.01 s with a lock, 0.88 s with the writes left to race in the kernel, and
+ * 0.84 s this way; into a new qcow2 image on ext4, 0.85 s with the lock and 0.68 s this way.
  *
  * <p>A turn ends once it has written {@link #TURN_BYTES} or found the queue empty, so that no
  * writer waits long for its own write to return; the writer at the head of the queue is then
- * woken to take the next turn.
+ * woken to take the next turn. A platform thread ends its turn sooner, with its own write: the
+ * writes queued behind it would make it wait for writes it would not have waited for with a lock,
+ * and its other work with it. That work is an NBD connection's replies when a copy writes on the
+ * connection's reader: with two readers, one writing for both left both sockets unread, and a copy
+ * out of NBD into tmpfs took 1.23 s instead of 1.01 s. A virtual thread's other work goes on
+ * meanwhile, on the other carriers.
  */
 public final class SerialWrites {
 
@@ -69,7 +75,7 @@ public final class SerialWrites {
         while (!mine.done) {
             if (turn.compareAndSet(false, true)) {
                 try {
-                    writeQueued();
+                    writeQueued(mine);
                 } finally {
                     turn.set(false);
                 }
@@ -96,10 +102,14 @@ public final class SerialWrites {
         }
     }
 
-    /** Writes queued writes, oldest first, until the queue is empty or the turn has written its share. */
-    private void writeQueued() {
+    /**
+     * Writes queued writes, oldest first, until the queue is empty or the turn has written its
+     * share, or on a platform thread once {@code mine} is written.
+     */
+    private void writeQueued(Write mine) {
+        boolean ownOnly = !Thread.currentThread().isVirtual();
         long written = 0;
-        for (Write write; written < turnBytes && (write = queue.poll()) != null; ) {
+        for (Write write; written < turnBytes && !(ownOnly && mine.done) && (write = queue.poll()) != null; ) {
             written += write.src.remaining();
             try {
                 writeAll(channel, write.offset, write.src);
@@ -107,7 +117,7 @@ public final class SerialWrites {
                 write.failure = e;
             }
             write.done = true;
-            if (write.writer != Thread.currentThread()) {
+            if (write != mine) {
                 LockSupport.unpark(write.writer);
             }
         }

@@ -4,18 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The writers start each write together, so that every burst ends with writes queued behind the
  * last turn and no later writer to take them: a writer left parked there (a lost wake-up) stops
  * the next burst. They are waited for with a time limit, which fails the test instead of hanging it.
+ * Who carries out a queued write is seen through a channel that reports each write's thread.
  */
 class SerialWritesTest {
 
@@ -84,6 +94,169 @@ class SerialWritesTest {
         SerialWrites writes = new SerialWrites(channel);
         channel.close();
         assertThatThrownBy(() -> writes.write(0, ByteBuffer.allocate(512))).isInstanceOf(ClosedChannelException.class);
+    }
+
+    @Test
+    void aPlatformThreadWritesNoWriteQueuedBehindItsOwn() throws Exception {
+        assertThat(writerOfQueuedWrite(Thread.ofPlatform().daemon(), Thread.ofPlatform().daemon()))
+                .as("the thread that carried out the second write").isEqualTo("second");
+    }
+
+    @Test
+    void aVirtualThreadWritesTheWritesQueuedBehindItsOwn() throws Exception {
+        assertThat(writerOfQueuedWrite(Thread.ofVirtual(), Thread.ofPlatform().daemon()))
+                .as("the thread that carried out the second write").isEqualTo("first");
+    }
+
+    /**
+     * A first writer's write is held up in the channel until a second writer has queued its
+     * write and parked; returns the name of the thread that then carried out the second write.
+     */
+    private String writerOfQueuedWrite(Thread.Builder first, Thread.Builder second) throws Exception {
+        try (FileChannel file = open("queued.img")) {
+            CountDownLatch firstWriting = new CountDownLatch(1);
+            CountDownLatch gate = new CountDownLatch(1);
+            ConcurrentHashMap<Long, String> writtenBy = new ConcurrentHashMap<>();
+            FileChannel channel = new ObservedChannel(file, (position, thread) -> {
+                writtenBy.put(position, thread.getName());
+                if (position == 0) {
+                    firstWriting.countDown();
+                    gate.await(30, TimeUnit.SECONDS);
+                }
+            });
+            SerialWrites writes = new SerialWrites(channel);
+            Thread one = first.name("first").start(() -> write(writes, 0));
+            assertThat(firstWriting.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread two = second.name("second").start(() -> write(writes, SLOT));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!(two.getState() == Thread.State.WAITING && LockSupport.getBlocker(two) == writes)) {
+                assertThat(System.nanoTime()).as("the second writer parks").isLessThan(deadline);
+                Thread.sleep(1);
+            }
+            gate.countDown();
+            assertThat(one.join(Duration.ofSeconds(30)) && two.join(Duration.ofSeconds(30))).isTrue();
+            ByteBuffer back = ByteBuffer.allocate(4096);
+            file.read(back, SLOT);
+            assertThat(back.flip()).isEqualTo(pattern(1, 0, 4096));
+            return writtenBy.get((long) SLOT);
+        }
+    }
+
+    private static void write(SerialWrites writes, long offset) {
+        try {
+            writes.write(offset, pattern((int) (offset / SLOT), 0, 4096));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Called before each positional write of an {@link ObservedChannel}, on the writing thread. */
+    @FunctionalInterface
+    private interface WriteObserver {
+        void before(long position, Thread thread) throws InterruptedException;
+    }
+
+    /** A file's channel that tells an observer of each positional write before it writes. */
+    private static final class ObservedChannel extends FileChannel {
+        private final FileChannel file;
+        private final WriteObserver observer;
+
+        ObservedChannel(FileChannel file, WriteObserver observer) {
+            this.file = file;
+            this.observer = observer;
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+            try {
+                observer.before(position, Thread.currentThread());
+            } catch (InterruptedException e) {
+                throw new InterruptedIOException();
+            }
+            return file.write(src, position);
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return file.read(dst, position);
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return file.read(dst);
+        }
+
+        @Override
+        public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+            return file.read(dsts, offset, length);
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return file.write(src);
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+            return file.write(srcs, offset, length);
+        }
+
+        @Override
+        public long position() throws IOException {
+            return file.position();
+        }
+
+        @Override
+        public FileChannel position(long newPosition) throws IOException {
+            file.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws IOException {
+            return file.size();
+        }
+
+        @Override
+        public FileChannel truncate(long size) throws IOException {
+            file.truncate(size);
+            return this;
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            file.force(metaData);
+        }
+
+        @Override
+        public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+            return file.transferTo(position, count, target);
+        }
+
+        @Override
+        public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
+            return file.transferFrom(src, position, count);
+        }
+
+        @Override
+        public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
+            return file.map(mode, position, size);
+        }
+
+        @Override
+        public FileLock lock(long position, long size, boolean shared) throws IOException {
+            return file.lock(position, size, shared);
+        }
+
+        @Override
+        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+            return file.tryLock(position, size, shared);
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            file.close();
+        }
     }
 
     /** One write of a writer thread; returns what it wrote, or null. */
