@@ -213,6 +213,9 @@ public final class MemoryBlockDevice implements BlockDevice {
     private void recycle(MemorySegment memory) {
         if (!closed && spareCount.incrementAndGet() <= MAX_SPARE) {
             spare.offer(memory);
+            if (closed) {
+                freeSpares(); // close may have emptied the spares before this one arrived
+            }
         } else {
             spareCount.decrementAndGet();
             NativeMemory.free(memory);
@@ -226,6 +229,9 @@ public final class MemoryBlockDevice implements BlockDevice {
             if (old == null) {
                 if (pages.putIfAbsent(index, fresh) == null) {
                     pageCount.incrementAndGet();
+                    if (closed) {
+                        remove(index, fresh);
+                    }
                     return;
                 }
                 continue;
@@ -288,14 +294,34 @@ public final class MemoryBlockDevice implements BlockDevice {
     public void close() {
         closed = true;
         for (Long index : pages.keySet()) {
-            MemoryPage page = pages.remove(index);
+            MemoryPage page = pages.remove(index); // whichever page is there now, replaced or not
             if (page != null) {
-                synchronized (page) {
-                    page.detachAndFree();
-                }
+                free(page);
             }
         }
-        pageCount.set(0);
+        freeSpares();
+    }
+
+    /**
+     * Takes {@code page} out of the map and frees it, unless another thread took it first. Writers
+     * call it for a page they put in as the device closed: close may have swept the map before it
+     * arrived, and nothing else would free it.
+     */
+    private void remove(long index, MemoryPage page) {
+        if (pages.remove(index, page)) {
+            free(page);
+        }
+    }
+
+    /** Frees a page taken out of the map. */
+    private void free(MemoryPage page) {
+        pageCount.decrementAndGet();
+        synchronized (page) {
+            page.detachAndFree();
+        }
+    }
+
+    private void freeSpares() {
         for (MemorySegment memory; (memory = spare.poll()) != null; ) {
             NativeMemory.free(memory);
         }
@@ -359,6 +385,10 @@ public final class MemoryBlockDevice implements BlockDevice {
                 if (page == null) {
                     page = fresh;
                     pageCount.incrementAndGet();
+                    if (closed) {
+                        remove(index, fresh);
+                        ensureOpen();
+                    }
                 } else {
                     fresh.detachAndFree(); // another writer won the race; its page serves
                 }
