@@ -14,8 +14,8 @@ import java.util.concurrent.locks.LockSupport;
  * 2 GiB with 16 writers spent 10-13% of its CPU time in rwsem_spin_on_owner).
  *
  * <p>A writer that finds another writing queues its write and parks; the thread that holds the
- * turn carries out the queued writes after its own, and wakes their writers as each is done
- * (flat combining). The file is then written back to back while the writers' other work (reading
+ * turn carries out the queued writes, its own among them, oldest first, and wakes their writers
+ * as each is done (flat combining). The file is then written back to back while the writers' other work (reading
  * a copy's next chunk, say) runs on the other cores. With a lock instead, each write waited for
  * its parked writer to be scheduled again, and the file sat idle in between: copying 2 GiB of
  * data into tmpfs took 1.01 s with a lock, 0.88 s with the writes left to race in the kernel, and
