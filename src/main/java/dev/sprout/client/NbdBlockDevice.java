@@ -112,12 +112,9 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        int length = dst.remaining();
         List<PendingReply> replies = new ArrayList<>();
-        for (int done = 0; done < length; done += maxPayload) {
-            int n = Math.min(maxPayload, length - done);
-            ByteBuffer part = dst.slice(dst.position() + done, n);
-            replies.add(transmission.send(CommandType.READ, 0, offset + done, n, null, part));
+        for (Part part : parts(offset, dst)) {
+            replies.add(transmission.send(CommandType.READ, 0, part.offset(), part.length(), null, part.bytes()));
         }
         awaitAll(replies);
         dst.position(dst.limit());
@@ -126,17 +123,32 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
     /** Sends the READs (split at the maximum payload) and returns; {@code then} runs once all are in. */
     @Override
     public void readLater(long offset, ByteBuffer dst, Completion then) {
-        int length = dst.remaining();
-        if (length == 0) {
+        List<Part> parts = parts(offset, dst);
+        if (parts.isEmpty()) {
             then.done(null);
             return;
         }
-        int parts = (int) ((length + (long) maxPayload - 1) / maxPayload);
-        Completion each = parts == 1 ? then : new AllParts(parts, then);
-        for (int done = 0; done < length; done += maxPayload) {
-            int n = Math.min(maxPayload, length - done);
-            transmission.sendLater(CommandType.READ, 0, offset + done, n, dst.slice(dst.position() + done, n), each);
+        Completion each = parts.size() == 1 ? then : new AllParts(parts.size(), then);
+        for (Part part : parts) {
+            transmission.sendLater(CommandType.READ, 0, part.offset(), part.length(), part.bytes(), each);
         }
+    }
+
+    /** A piece of a request's buffer that one command carries, and where on the export it goes. */
+    private record Part(long offset, ByteBuffer bytes) {
+        int length() {
+            return bytes.remaining();
+        }
+    }
+
+    /** {@code buffer}'s remaining bytes cut at the maximum payload, from {@code offset} on. */
+    private List<Part> parts(long offset, ByteBuffer buffer) {
+        int length = buffer.remaining();
+        List<Part> parts = new ArrayList<>((int) ((length + (long) maxPayload - 1) / maxPayload));
+        for (int done = 0; done < length; done += maxPayload) {
+            parts.add(new Part(offset + done, buffer.slice(buffer.position() + done, Math.min(maxPayload, length - done))));
+        }
+        return parts;
     }
 
     /** Completes a read sent in parts once the last part is done, with the first failure. */
@@ -165,12 +177,9 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         ensureWritable("write");
         int flags = fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0;
-        int length = src.remaining();
         List<PendingReply> replies = new ArrayList<>();
-        for (int done = 0; done < length; done += maxPayload) {
-            int n = Math.min(maxPayload, length - done);
-            ByteBuffer part = src.slice(src.position() + done, n);
-            replies.add(transmission.send(CommandType.WRITE, flags, offset + done, n, part, null));
+        for (Part part : parts(offset, src)) {
+            replies.add(transmission.send(CommandType.WRITE, flags, part.offset(), part.length(), part.bytes(), null));
         }
         awaitAll(replies);
         src.position(src.limit());
