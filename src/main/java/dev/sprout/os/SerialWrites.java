@@ -42,8 +42,8 @@ public final class SerialWrites {
         final Thread writer = Thread.currentThread();
         /** Set by the thread that wrote it, after {@link #failure}. */
         volatile boolean done;
-        /** An IOException or RuntimeException, or null when the write succeeded. */
-        Exception failure;
+        /** An IOException, RuntimeException or Error, or null when the write succeeded. */
+        Throwable failure;
 
         Write(long offset, ByteBuffer src) {
             this.offset = offset;
@@ -100,6 +100,9 @@ public final class SerialWrites {
         if (mine.failure instanceof RuntimeException e) {
             throw e;
         }
+        if (mine.failure instanceof Error e) {
+            throw e;
+        }
     }
 
     /**
@@ -113,7 +116,9 @@ public final class SerialWrites {
             written += write.src.remaining();
             try {
                 writeAll(channel, write.offset, write.src);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
+                // Even an Error (out of direct memory, say) is its writer's: thrown here, it would
+                // leave that writer parked for good, and the writes queued behind it unwritten.
                 write.failure = e;
             }
             write.done = true;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -24,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,11 +108,32 @@ class SerialWritesTest {
                 .as("the thread that carried out the second write").isEqualTo("first");
     }
 
+    @Test
+    void anErrorInAQueuedWriteReachesItsOwnWriterAndNoOther() throws Exception {
+        QueuedWrite run = queuedWrite(Thread.ofVirtual(), Thread.ofPlatform().daemon(),
+                new OutOfMemoryError("no direct memory for the second write"));
+        assertThat(run.writerOfSecond()).isEqualTo("first");
+        assertThat(run.firstFailure()).isNull();
+        assertThat(run.secondFailure()).isInstanceOf(OutOfMemoryError.class).hasMessageContaining("second write");
+    }
+
+    private String writerOfQueuedWrite(Thread.Builder first, Thread.Builder second) throws Exception {
+        QueuedWrite run = queuedWrite(first, second, null);
+        assertThat(run.firstFailure()).isNull();
+        assertThat(run.secondFailure()).isNull();
+        return run.writerOfSecond();
+    }
+
+    /** Who carried out the second write of {@link #queuedWrite}, and what each writer's write threw. */
+    private record QueuedWrite(String writerOfSecond, Throwable firstFailure, Throwable secondFailure) {
+    }
+
     /**
      * A first writer's write is held up in the channel until a second writer has queued its
-     * write and parked; returns the name of the thread that then carried out the second write.
+     * write and parked; then both go on. With {@code secondFails}, the channel throws it when the
+     * second write is carried out, whoever carries it out.
      */
-    private String writerOfQueuedWrite(Thread.Builder first, Thread.Builder second) throws Exception {
+    private QueuedWrite queuedWrite(Thread.Builder first, Thread.Builder second, Error secondFails) throws Exception {
         try (FileChannel file = open("queued.img")) {
             CountDownLatch firstWriting = new CountDownLatch(1);
             CountDownLatch gate = new CountDownLatch(1);
@@ -122,31 +143,38 @@ class SerialWritesTest {
                 if (position == 0) {
                     firstWriting.countDown();
                     gate.await(30, TimeUnit.SECONDS);
+                } else if (secondFails != null) {
+                    throw secondFails;
                 }
             });
             SerialWrites writes = new SerialWrites(channel);
-            Thread one = first.name("first").start(() -> write(writes, 0));
+            AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+            AtomicReference<Throwable> secondFailure = new AtomicReference<>();
+            Thread one = first.name("first").start(() -> write(writes, 0, firstFailure));
             assertThat(firstWriting.await(30, TimeUnit.SECONDS)).isTrue();
-            Thread two = second.name("second").start(() -> write(writes, SLOT));
+            Thread two = second.name("second").start(() -> write(writes, SLOT, secondFailure));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!(two.getState() == Thread.State.WAITING && LockSupport.getBlocker(two) == writes)) {
                 assertThat(System.nanoTime()).as("the second writer parks").isLessThan(deadline);
                 Thread.sleep(1);
             }
             gate.countDown();
-            assertThat(one.join(Duration.ofSeconds(30)) && two.join(Duration.ofSeconds(30))).isTrue();
-            ByteBuffer back = ByteBuffer.allocate(4096);
-            file.read(back, SLOT);
-            assertThat(back.flip()).isEqualTo(pattern(1, 0, 4096));
-            return writtenBy.get((long) SLOT);
+            assertThat(one.join(Duration.ofSeconds(30)) && two.join(Duration.ofSeconds(30))).as("both writers return").isTrue();
+            if (secondFails == null) {
+                ByteBuffer back = ByteBuffer.allocate(4096);
+                file.read(back, SLOT);
+                assertThat(back.flip()).isEqualTo(pattern(1, 0, 4096));
+            }
+            return new QueuedWrite(writtenBy.get((long) SLOT), firstFailure.get(), secondFailure.get());
         }
     }
 
-    private static void write(SerialWrites writes, long offset) {
+    /** Writes a pattern at {@code offset}, keeping what the write threw, if anything. */
+    private static void write(SerialWrites writes, long offset, AtomicReference<Throwable> failure) {
         try {
             writes.write(offset, pattern((int) (offset / SLOT), 0, 4096));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | RuntimeException | Error e) {
+            failure.set(e);
         }
     }
 
