@@ -8,52 +8,77 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A file device in write-behind mode (a copy's new destination) keeps at most about its window of
- * written data in the page cache, as fincore(1) counts it, and every byte reads back; the same
- * writes without it leave all of them cached.
+ * A file device in write-behind mode (a copy's new destination) keeps at most about its window
+ * (and one batch) of written data in the page cache, as fincore(1) counts it, and every byte reads
+ * back; the same writes without it leave all of them cached.
  */
 class WriteBehindTest {
 
-    private static final int CHUNK = 1 << 20;
-    private static final int CHUNKS = 128;
+    /** Bytes each test writes. */
+    private static final int SIZE = 128 << 20;
 
     @TempDir
     Path dir;
 
     @Test
     void writtenDataLeavesThePageCacheBeyondTheWindowAndReadsBack() throws Exception {
+        writeAndCheck(1 << 20, false);
+    }
+
+    /** Small writes, each pair written out of order, are batched and joined; none is left behind. */
+    @Test
+    void smallWritesOutOfOrderLeaveThePageCacheToo() throws Exception {
+        writeAndCheck(64 << 10, true);
+    }
+
+    @Test
+    void rangesOfABatchAreJoinedInOffsetOrderAcrossGapsShorterThanTheLimit() {
+        long gap = WriteBehind.GAP;
+        List<WriteBehind.Range> ranges = List.of(range(8, 4), range(0, 4), range(4, 4), range(12 + gap - 1, 4),
+                range(100 * gap, 8), range(100 * gap + 2, 2), range(102 * gap, 1));
+        assertThat(WriteBehind.joined(ranges)).containsExactly(range(0, 12 + gap + 3), range(100 * gap, 8), range(102 * gap, 1));
+    }
+
+    private static WriteBehind.Range range(long offset, long length) {
+        return new WriteBehind.Range(offset, length);
+    }
+
+    private void writeAndCheck(int chunkSize, boolean swapPairs) throws Exception {
         assumeFalse(Files.getFileStore(dir).type().equals("tmpfs"), "tmpfs pages never leave the page cache");
         Path behind = dir.resolve("behind.img");
         Path plain = dir.resolve("plain.img");
-        try (FileBlockDevice device = FileBlockDevice.open(behind, false, OptionalLong.of((long) CHUNK * CHUNKS));
-             FileBlockDevice control = FileBlockDevice.open(plain, false, OptionalLong.of((long) CHUNK * CHUNKS))) {
+        int chunks = SIZE / chunkSize;
+        try (FileBlockDevice device = FileBlockDevice.open(behind, false, OptionalLong.of(SIZE));
+             FileBlockDevice control = FileBlockDevice.open(plain, false, OptionalLong.of(SIZE))) {
             device.writeBehind();
-            for (int i = 0; i < CHUNKS; i++) {
-                device.write((long) i * CHUNK, ByteBuffer.wrap(chunk(i)), false);
-                control.write((long) i * CHUNK, ByteBuffer.wrap(chunk(i)), false);
+            for (int n = 0; n < chunks; n++) {
+                int i = swapPairs ? n ^ 1 : n;
+                device.write((long) i * chunkSize, ByteBuffer.wrap(chunk(i, chunkSize)), false);
+                control.write((long) i * chunkSize, ByteBuffer.wrap(chunk(i, chunkSize)), false);
             }
         } // closing waits for the write-behind calls under way
 
-        assertThat(cachedBytes(behind)).isLessThanOrEqualTo(WriteBehind.WINDOW + 4 * CHUNK);
-        assertThat(cachedBytes(plain)).as("the same writes without write-behind")
-                .isGreaterThan(WriteBehind.WINDOW + 4 * CHUNK);
+        long bound = WriteBehind.WINDOW + WriteBehind.BATCH + (4 << 20);
+        assertThat(cachedBytes(behind)).isLessThanOrEqualTo(bound);
+        assertThat(cachedBytes(plain)).as("the same writes without write-behind").isGreaterThan(bound);
         try (FileBlockDevice device = FileBlockDevice.open(behind, true)) {
-            for (int i = 0; i < CHUNKS; i++) {
-                ByteBuffer read = ByteBuffer.allocate(CHUNK);
-                device.read((long) i * CHUNK, read);
-                assertThat(read.array()).as("chunk %d", i).isEqualTo(chunk(i));
+            for (int i = 0; i < chunks; i++) {
+                ByteBuffer read = ByteBuffer.allocate(chunkSize);
+                device.read((long) i * chunkSize, read);
+                assertThat(read.array()).as("chunk %d", i).isEqualTo(chunk(i, chunkSize));
             }
         }
     }
 
-    private static byte[] chunk(int index) {
-        byte[] data = new byte[CHUNK];
+    private static byte[] chunk(int index, int size) {
+        byte[] data = new byte[size];
         new Random(index).nextBytes(data);
         return data;
     }
