@@ -75,7 +75,7 @@ final class WriteBehind implements AutoCloseable {
         }
     }
 
-    /** Starts the batch's writeback, adjacent ranges as one, and drops what fell out of the window. */
+    /** Starts the batch's writeback, neighbouring ranges as one, and drops what fell out of the window. */
     private void push(List<Range> batch) {
         try {
             for (Range range : joined(batch)) {
