@@ -230,7 +230,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                 if (pages.putIfAbsent(index, fresh) == null) {
                     pageCount.incrementAndGet();
                     if (closed) {
-                        remove(index, fresh);
+                        removeAfterClose(index);
                     }
                     return;
                 }
@@ -239,6 +239,9 @@ public final class MemoryBlockDevice implements BlockDevice {
             synchronized (old) {
                 if (!old.retired() && pages.replace(index, old, fresh)) {
                     recycle(old.replace());
+                    if (closed) {
+                        removeAfterClose(index);
+                    }
                     return;
                 }
             }
@@ -303,12 +306,13 @@ public final class MemoryBlockDevice implements BlockDevice {
     }
 
     /**
-     * Takes {@code page} out of the map and frees it, unless another thread took it first. Writers
-     * call it for a page they put in as the device closed: close may have swept the map before it
-     * arrived, and nothing else would free it.
+     * Takes whatever page is at {@code index} out of the map and frees it. A writer calls it when
+     * it finds the device closed after putting a page in: close may have swept past the index
+     * before the page arrived (or before a later writer replaced it), and nothing else would free it.
      */
-    private void remove(long index, MemoryPage page) {
-        if (pages.remove(index, page)) {
+    private void removeAfterClose(long index) {
+        MemoryPage page = pages.remove(index);
+        if (page != null) {
             free(page);
         }
     }
@@ -386,7 +390,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                     page = fresh;
                     pageCount.incrementAndGet();
                     if (closed) {
-                        remove(index, fresh);
+                        removeAfterClose(index);
                         ensureOpen();
                     }
                 } else {
@@ -419,9 +423,10 @@ public final class MemoryBlockDevice implements BlockDevice {
                         return;
                     }
                 }
-                pages.remove(index, page);
-                pageCount.decrementAndGet();
-                page.detachAndFree();
+                if (pages.remove(index, page)) { // else close took it, and frees it
+                    pageCount.decrementAndGet();
+                    page.detachAndFree();
+                }
                 return;
             }
         }
