@@ -230,7 +230,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                 if (pages.putIfAbsent(index, fresh) == null) {
                     pageCount.incrementAndGet();
                     if (closed) {
-                        removeAfterClose(index);
+                        removeAndFree(index);
                     }
                     return;
                 }
@@ -240,7 +240,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                 if (!old.retired() && pages.replace(index, old, fresh)) {
                     recycle(old.replace());
                     if (closed) {
-                        removeAfterClose(index);
+                        removeAndFree(index);
                     }
                     return;
                 }
@@ -297,20 +297,18 @@ public final class MemoryBlockDevice implements BlockDevice {
     public void close() {
         closed = true;
         for (Long index : pages.keySet()) {
-            MemoryPage page = pages.remove(index); // whichever page is there now, replaced or not
-            if (page != null) {
-                free(page);
-            }
+            removeAndFree(index);
         }
         freeSpares();
     }
 
     /**
-     * Takes whatever page is at {@code index} out of the map and frees it. A writer calls it when
-     * it finds the device closed after putting a page in: close may have swept past the index
-     * before the page arrived (or before a later writer replaced it), and nothing else would free it.
+     * Takes whatever page is at {@code index} out of the map, replaced or not, and frees it. Close
+     * calls it for every index, and a writer when it finds the device closed after putting a page
+     * in: close may have swept past the index before the page arrived (or before a later writer
+     * replaced it), and nothing else would free it.
      */
-    private void removeAfterClose(long index) {
+    private void removeAndFree(long index) {
         MemoryPage page = pages.remove(index);
         if (page != null) {
             free(page);
@@ -390,7 +388,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                     page = fresh;
                     pageCount.incrementAndGet();
                     if (closed) {
-                        removeAfterClose(index);
+                        removeAndFree(index);
                         ensureOpen();
                     }
                 } else {
@@ -424,8 +422,7 @@ public final class MemoryBlockDevice implements BlockDevice {
                     }
                 }
                 if (pages.remove(index, page)) { // else close took it, and frees it
-                    pageCount.decrementAndGet();
-                    page.detachAndFree();
+                    free(page);
                 }
                 return;
             }
