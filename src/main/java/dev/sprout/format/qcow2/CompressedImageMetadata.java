@@ -1,5 +1,6 @@
 package dev.sprout.format.qcow2;
 
+import dev.sprout.os.SerialWrites;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -64,7 +65,7 @@ final class CompressedImageMetadata {
             l1[table.getKey().intValue()] = Tables.COPIED | at;
             ByteBuffer bytes = ByteBuffer.allocate(clusterSize);
             bytes.asLongBuffer().put(table.getValue());
-            writeFully(file, bytes, at);
+            SerialWrites.writeAll(file, at, bytes);
             count(at, clusterSize);
             at += clusterSize;
         }
@@ -72,7 +73,7 @@ final class CompressedImageMetadata {
         long l1Bytes = roundUp(l1Size * 8);
         ByteBuffer l1Table = ByteBuffer.allocate((int) l1Bytes);
         l1Table.asLongBuffer().put(l1);
-        writeFully(file, l1Table, l1Offset);
+        SerialWrites.writeAll(file, l1Offset, l1Table);
         count(l1Offset, l1Bytes);
         at += l1Bytes;
 
@@ -99,9 +100,9 @@ final class CompressedImageMetadata {
         }
         ByteBuffer counts = ByteBuffer.allocate((int) (blocks << clusterBits));
         counts.asShortBuffer().put(refcounts, 0, Math.min(refcounts.length, (int) (blocks * entriesPerBlock)));
-        writeFully(file, table, tableOffset);
-        writeFully(file, counts, blocksOffset);
-        writeFully(file, header(l1Size, l1Offset, tableOffset, tableClusters), 0);
+        SerialWrites.writeAll(file, tableOffset, table);
+        SerialWrites.writeAll(file, blocksOffset, counts);
+        SerialWrites.writeAll(file, 0, header(l1Size, l1Offset, tableOffset, tableClusters));
         return blocksOffset + (blocks << clusterBits);
     }
 
@@ -138,12 +139,5 @@ final class CompressedImageMetadata {
 
     private long roundUp(long bytes) {
         return (bytes + clusterSize - 1) & -clusterSize;
-    }
-
-    private static void writeFully(FileChannel file, ByteBuffer bytes, long offset) throws IOException {
-        long at = offset;
-        while (bytes.hasRemaining()) {
-            at += file.write(bytes, at);
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.sprout.format.qcow2;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
 import dev.sprout.block.PageAlignedBuffer;
+import dev.sprout.os.SerialWrites;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -173,10 +174,7 @@ public final class CompressedImageWriter {
 
     private void drain() throws IOException {
         pending.flip();
-        long at = position - pending.remaining();
-        while (pending.hasRemaining()) {
-            at += file.write(pending, at);
-        }
+        SerialWrites.writeAll(file, position - pending.remaining(), pending);
         pending.clear();
     }
 
