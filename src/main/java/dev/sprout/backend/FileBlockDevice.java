@@ -154,12 +154,20 @@ public final class FileBlockDevice implements BlockDevice {
     /**
      * From now on, written data goes to the disk soon after each write and leaves the page cache
      * once {@link WriteBehind#WINDOW} bytes more have been written: for a file written once, front
-     * to back, like a copy's new destination (see {@link WriteBehind}).
+     * to back, like a copy's new destination (see {@link WriteBehind}). Not for a file in memory
+     * (tmpfs, ramfs), whose pages are the file and have no disk to go to: there the calls only
+     * cost time, walking pages they cannot drop. Copying 2 GiB of data into tmpfs on 2 cores took
+     * 1.63 s of CPU time with them and 1.41 s without.
      */
     public void writeBehind() {
-        if (nativeFile.isNative() && !readOnly && writeBehind == null) {
+        if (nativeFile.isNative() && !readOnly && writeBehind == null && !nativeFile.inMemoryOnly()) {
             writeBehind = new WriteBehind(nativeFile);
         }
+    }
+
+    /** Whether {@link #writeBehind} took effect. */
+    boolean writesBehind() {
+        return writeBehind != null;
     }
 
     @Override

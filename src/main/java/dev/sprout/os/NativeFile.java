@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A descriptor of its own on a regular file or block device for the system calls NIO lacks:
- * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT, and the block device
+ * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT, fstatfs(2), and the block device
  * ioctl(2)s of {@link DeviceIoctls}. With {@link ImageLock}, the only code in sprout that makes them
  * (through {@link LibC}, one downcall handle for all).
  *
@@ -41,6 +41,14 @@ public final class NativeFile implements Closeable {
     // linux/fs.h: fail with EAGAIN instead of waiting for I/O
     private static final int RWF_NOWAIT = 0x08;
     private static final MemoryLayout IOVEC = MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
+    // linux/magic.h
+    private static final long TMPFS_MAGIC = 0x01021994L;
+    private static final long RAMFS_MAGIC = 0x858458f6L;
+    /**
+     * Room for struct statfs: 120 bytes on 64-bit Linux (asm-generic/statfs.h and x86_64's alike),
+     * whose first field, f_type, is a long.
+     */
+    private static final MemoryLayout STATFS = MemoryLayout.sequenceLayout(16, ValueLayout.JAVA_LONG);
 
     /** The descriptor value of a file without native access. */
     private static final int NO_FD = -1;
@@ -197,6 +205,22 @@ public final class NativeFile implements Closeable {
         }
         dst.position(dst.limit());
         return true;
+    }
+
+    /**
+     * Whether the file lives in memory only, on tmpfs or ramfs (fstatfs(2) f_type): its pages are
+     * its storage, and nothing of it is ever written back to a disk. False where that cannot be
+     * told (no native access, a closed file).
+     */
+    public boolean inMemoryOnly() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment statfs = arena.allocate(STATFS);
+            long result = syscall("fstatfs", (state, file) -> LibC.call(state, Syscall.FSTATFS, file, LibC.pointer(statfs), 0));
+            long type = statfs.get(ValueLayout.JAVA_LONG, 0);
+            return result == 0 && (type == TMPFS_MAGIC || type == RAMFS_MAGIC);
+        } catch (NativeException e) {
+            return false;
+        }
     }
 
     /**

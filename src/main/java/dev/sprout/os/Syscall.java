@@ -27,6 +27,8 @@ enum Syscall {
     FADVISE64(221, 223),
     /** sync_file_range(fd, offset, nbytes, flags): fs/sync.c. The generic table has this one, not sync_file_range2. */
     SYNC_FILE_RANGE(277, 84),
+    /** fstatfs(fd, buf): fs/statfs.c. */
+    FSTATFS(138, 44),
     /** ioctl(fd, cmd, arg): fs/ioctl.c. */
     IOCTL(16, 29),
     /** fcntl(fd, cmd, arg): fs/fcntl.c. */

@@ -2,6 +2,7 @@ package dev.sprout.backend;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A file device in write-behind mode (a copy's new destination) keeps at most about its window
  * (and one batch) of written data in the page cache, as fincore(1) counts it, and every byte reads
- * back; the same writes without it leave all of them cached.
+ * back; the same writes without it leave all of them cached. A file in tmpfs is not written behind.
  */
 class WriteBehindTest {
 
@@ -36,6 +37,26 @@ class WriteBehindTest {
     @Test
     void smallWritesOutOfOrderLeaveThePageCacheToo() throws Exception {
         writeAndCheck(64 << 10, true);
+    }
+
+    /** A file in memory has no disk to write behind to; one on a disk does. */
+    @Test
+    void onlyAFileOnADiskIsWrittenBehind() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
+        Path inMemory = Files.createTempFile(shm, "sprout-behind", ".img");
+        try {
+            for (Path file : new Path[] {inMemory, dir.resolve("on-disk.img")}) {
+                boolean onTmpfs = Files.getFileStore(file.getParent()).type().equals("tmpfs");
+                try (FileBlockDevice device = FileBlockDevice.open(file, false, OptionalLong.of(1 << 20))) {
+                    device.writeBehind();
+                    device.write(0, ByteBuffer.wrap(chunk(0, 1 << 20)), false);
+                    assertThat(device.writesBehind()).as("%s", file).isEqualTo(!onTmpfs);
+                }
+            }
+        } finally {
+            Files.delete(inMemory);
+        }
     }
 
     @Test

@@ -219,6 +219,33 @@ class NativeFileTest {
         }
     }
 
+    /** fstatfs(2)'s answer against the file store type Java reads from /proc/self/mounts. */
+    @Test
+    void aFileIsInMemoryOnlyExactlyOnTmpfsOrRamfs() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
+        Path inShm = Files.createTempFile(shm, "sprout-native", ".img");
+        try {
+            int inMemory = 0;
+            for (Path file : new Path[] {inShm, dataFile(4096)}) {
+                String type = Files.getFileStore(file).type();
+                boolean expected = type.equals("tmpfs") || type.equals("ramfs");
+                try (NativeFile nf = NativeFile.open(file, false)) {
+                    assertThat(nf.inMemoryOnly()).as("%s on %s", file, type).isEqualTo(expected);
+                    inMemory += expected ? 1 : 0;
+                }
+                try (NativeFile closed = NativeFile.open(file, false)) {
+                    closed.close();
+                    assertThat(closed.inMemoryOnly()).as("closed").isFalse();
+                }
+                assertThat(NativeFile.unsupported(file).inMemoryOnly()).as("without native access").isFalse();
+            }
+            assertThat(inMemory).as("/dev/shm is a tmpfs here").isPositive();
+        } finally {
+            Files.delete(inShm);
+        }
+    }
+
     @Test
     void aFileWithoutNativeAccessReportsEveryCallAsNotSupported() throws IOException {
         Path file = dataFile(4096);

@@ -73,6 +73,7 @@ class SyscallTest {
                     case FALLOCATE -> LibC.call(state, call, notOpen, 0, 0, 4096);
                     case FADVISE64 -> LibC.call(state, call, notOpen, 0, 4096, 0);
                     case SYNC_FILE_RANGE -> LibC.call(state, call, notOpen, 0, 4096, 0);
+                    case FSTATFS -> LibC.call(state, call, notOpen, 0, 0);
                     case IOCTL -> LibC.call(state, call, notOpen, 0, 0);
                     case FCNTL -> LibC.call(state, call, notOpen, 1 /* F_GETFD */, 0);
                     case PREADV2 -> LibC.call(state, call, notOpen, 0, 0, 0, 0, 0);
