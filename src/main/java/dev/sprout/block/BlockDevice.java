@@ -65,6 +65,18 @@ public interface BlockDevice extends Closeable {
     }
 
     /**
+     * Whether a request spends its time waiting for someone else (a server across a network, a
+     * timer) rather than working on the calling thread, so that a caller gains by keeping many in
+     * flight. Devices whose requests are the caller's own work answer false, the default: memory,
+     * and host files and block devices, whose buffered reads and writes are copies through the
+     * page cache (read ahead by the kernel when sequential). More of those in flight than there are
+     * cores only contend for the cores and, for writes to one file, for its inode lock.
+     */
+    default boolean latencyBound() {
+        return false;
+    }
+
+    /**
      * Reads like {@link #read} if that needs no waiting, and returns true; otherwise returns
      * false having read nothing. The server answers such reads on the thread that received them.
      * By default a {@linkplain #nonBlocking non-blocking} device always reads, others never.

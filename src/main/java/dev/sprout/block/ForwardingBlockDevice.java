@@ -68,6 +68,12 @@ public abstract class ForwardingBlockDevice implements BlockDevice {
         return in.nonBlocking();
     }
 
+    /** As latency-bound as the device below; a layer that waits says true. */
+    @Override
+    public boolean latencyBound() {
+        return in.latencyBound();
+    }
+
     @Override
     public void close() throws IOException {
         in.close();

@@ -97,6 +97,12 @@ public final class MultiConnectionDevice implements BlockDevice, AsynchronousRea
         return connections.getFirst().size();
     }
 
+    /** Every request waits for a server's reply. */
+    @Override
+    public boolean latencyBound() {
+        return true;
+    }
+
     @Override
     public Capabilities capabilities() {
         return connections.getFirst().capabilities();

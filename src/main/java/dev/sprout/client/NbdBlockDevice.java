@@ -92,6 +92,12 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
         return info.size();
     }
 
+    /** Every request waits for the server's reply. */
+    @Override
+    public boolean latencyBound() {
+        return true;
+    }
+
     @Override
     public Capabilities capabilities() {
         return new Capabilities(!has(TransmissionFlag.READ_ONLY), has(TransmissionFlag.SEND_FLUSH),

@@ -163,6 +163,12 @@ public final class CopyOnWriteDevice extends ForwardingBlockDevice {
         return in.nonBlocking() && store.nonBlocking();
     }
 
+    /** Latency-bound when either the device below or the store is. */
+    @Override
+    public boolean latencyBound() {
+        return in.latencyBound() || store.latencyBound();
+    }
+
     @Override
     public void close() throws IOException {
         try (in) {

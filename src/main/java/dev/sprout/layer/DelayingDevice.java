@@ -94,6 +94,12 @@ public final class DelayingDevice extends ForwardingBlockDevice {
         return false;
     }
 
+    /** Its requests wait for their delays, which overlap only when many are in flight. */
+    @Override
+    public boolean latencyBound() {
+        return true;
+    }
+
     private void pause(Operation op) throws InterruptedIOException {
         Long nanos = delays.get(op);
         if (nanos == null || nanos == 0) {

@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Copies one device onto another of the same size, data only: the source's extents say where its
  * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
- * in chunks, {@code requests} at a time, and a chunk found to be all zeroes is treated like a
- * hole. Every request is aligned to both ends' minimum block size. With {@code flush} it ends
+ * in chunks, up to {@code requests} at a time (see {@link #workers}), and a chunk found to be all
+ * zeroes is treated like a hole. Every request is aligned to both ends' minimum block size. With {@code flush} it ends
  * with a flush of the destination.
  */
 public final class Copy {
@@ -115,7 +115,7 @@ public final class Copy {
         if (source instanceof AsynchronousReads reads && !(destination instanceof AsynchronousReads)) {
             copyWhereReadsFinish(reads, chunks);
         } else {
-            copyOnVirtualThreads(chunks);
+            copyOnThreads(chunks);
         }
         if (failure.get() != null) {
             throw failure.get();
@@ -127,10 +127,21 @@ public final class Copy {
         return new Summary(size, dataBytes.get(), size - dataBytes.get(), progress.seconds());
     }
 
-    /** {@code requests} virtual threads, each copying the next chunk until there is none. */
-    private void copyOnVirtualThreads(CopyChunks chunks) {
-        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < options.requests(); i++) {
+    /**
+     * {@link #workers} threads, each copying the next chunk until there is none: virtual threads,
+     * but platform threads into a latency-bound destination (an NBD export). A virtual thread whose
+     * write to a socket must wait for room parks on the JDK's poller, whose platform thread then
+     * sits in epoll_wait(2) until the JVM ends; and the JVM's exit waits up to 0.3 s for threads in
+     * a native call to return (VM_Exit::wait_for_threads_in_native_to_block). A platform thread
+     * waits in write(2) instead, and is woken by the kernel. Copying 2 GiB of data from a file
+     * into an nbdkit memory export on 2 cores took 1.47 s with virtual threads (1.01 s of it
+     * copying), 1.08 s with platform threads (0.94 s); nbdcopy 0.83 s.
+     */
+    private void copyOnThreads(CopyChunks chunks) {
+        try (ExecutorService threads = destination.latencyBound()
+                ? Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("copy-", 0).factory())
+                : Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0, n = workers(source, destination, options.requests()); i < n; i++) {
                 threads.submit(() -> {
                     ByteBuffer buffer = null; // made for the first chunk: a small copy needs few
                     try {
@@ -221,6 +232,22 @@ public final class Copy {
             }
             next(false);
         }
+    }
+
+    /**
+     * How many chunks {@link #copyOnThreads} copies at once: {@code requests} when either
+     * end is {@linkplain BlockDevice#latencyBound latency-bound} (an NBD export), whose replies
+     * are waited for; otherwise one per core, at least two so that one chunk is read while
+     * another is written, and never more than {@code requests}. Between local files every read
+     * and write is a copy through the page cache, which only the cores do, and the writes to the
+     * destination file go one at a time. Copying 2 GiB of data from ext4 into tmpfs on 2 cores
+     * with 64 chunks at once took 1.16-1.28 s, nbdcopy 0.88-0.99 s, and 2 chunks at once 1.0 s.
+     */
+    static int workers(BlockDevice source, BlockDevice destination, int requests) {
+        if (source.latencyBound() || destination.latencyBound()) {
+            return requests;
+        }
+        return Math.min(requests, Math.max(2, Runtime.getRuntime().availableProcessors()));
     }
 
     /** Records the copy's first failure; the workers stop at their next chunk. */

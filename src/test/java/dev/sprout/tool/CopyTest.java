@@ -1,13 +1,22 @@
 package dev.sprout.tool;
 
 import dev.sprout.backend.MemoryBlockDevice;
+import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
+import dev.sprout.block.ForwardingBlockDevice;
+import dev.sprout.layer.LayerCatalog;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Copy, compare and sparsify over memory devices. */
 class CopyTest {
@@ -39,6 +48,81 @@ class CopyTest {
             Copy.run(from, to, new Copy.Options(2, false), new Progress(from.size(), null));
             assertThat(Compare.firstDifference(from, to)).isEmpty();
         }
+    }
+
+    /**
+     * Between local devices a copy works on one chunk per core (at least 2, at most --requests); into
+     * a device whose requests wait (here a delay layer), on all of its requests. Each read sleeps
+     * 20 ms so that every chunk being worked on is seen at once.
+     */
+    @Test
+    void aLocalCopyWorksOnAChunkPerCoreAndOneIntoAWaitingDeviceOnEveryRequest() throws Exception {
+        int requests = 16;
+        int perCore = Math.min(requests, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        assumeTrue(perCore < requests, "as many cores as requests");
+        assertThat(readsAtOnce(requests, to -> to)).isEqualTo(perCore);
+        assertThat(readsAtOnce(requests, to -> LayerCatalog.wrap("delay:write=1ms", to))).isEqualTo(requests);
+    }
+
+    /** The most reads of its source a copy of 64 MiB of data made at once. */
+    private static int readsAtOnce(int requests, Layer destinationLayer) throws Exception {
+        AtomicInteger reading = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        byte[] data = new byte[64 * MiB];
+        new Random(7).nextBytes(data);
+        try (MemoryBlockDevice memory = MemoryBlockDevice.create(data.length);
+             BlockDevice to = destinationLayer.over(MemoryBlockDevice.create(data.length))) {
+            memory.write(0, ByteBuffer.wrap(data), false);
+            BlockDevice from = new ForwardingBlockDevice(memory) {
+                @Override
+                public void read(long offset, ByteBuffer dst) throws IOException {
+                    most.accumulateAndGet(reading.incrementAndGet(), Math::max);
+                    try {
+                        Thread.sleep(20);
+                        super.read(offset, dst);
+                    } catch (InterruptedException e) {
+                        throw new InterruptedIOException();
+                    } finally {
+                        reading.decrementAndGet();
+                    }
+                }
+            };
+            Copy.run(from, to, new Copy.Options(requests, true), new Progress(data.length, null));
+            assertThat(Compare.firstDifference(memory, to)).isEmpty();
+        }
+        return most.get();
+    }
+
+    /**
+     * Into a device whose requests wait (an NBD export; here a delay layer) chunks are written on
+     * platform threads, which wait for a socket in the kernel rather than on the JDK's poller.
+     */
+    @Test
+    void chunksAreWrittenOnPlatformThreadsIntoAWaitingDeviceAndOnVirtualOnesOtherwise() throws Exception {
+        assertThat(writers(to -> to)).containsExactly("virtual");
+        assertThat(writers(to -> LayerCatalog.wrap("delay:write=1ms", to))).containsExactly("platform");
+    }
+
+    /** The kinds of thread that wrote a copy's chunks, below {@code destinationLayer}. */
+    private static Set<String> writers(Layer destinationLayer) throws Exception {
+        Set<String> kinds = ConcurrentHashMap.newKeySet();
+        try (MemoryBlockDevice from = source(); MemoryBlockDevice memory = MemoryBlockDevice.create(from.size());
+             BlockDevice to = destinationLayer.over(new ForwardingBlockDevice(memory) {
+                 @Override
+                 public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+                     kinds.add(Thread.currentThread().isVirtual() ? "virtual" : "platform");
+                     super.write(offset, src, fua);
+                 }
+             })) {
+            Copy.run(from, to, new Copy.Options(8, true), new Progress(from.size(), null));
+            assertThat(Compare.firstDifference(from, memory)).isEmpty();
+        }
+        return kinds;
+    }
+
+    @FunctionalInterface
+    private interface Layer {
+        BlockDevice over(BlockDevice device) throws IOException;
     }
 
     @Test

@@ -172,6 +172,12 @@ public final class Qcow2Image implements BlockDevice {
         return header.size();
     }
 
+    /** Its own file is local; its backing device may not be (a cow layer may supply any). */
+    @Override
+    public boolean latencyBound() {
+        return backing != null && backing.latencyBound();
+    }
+
     @Override
     public Capabilities capabilities() {
         Capabilities all = new Capabilities(true, true, true, true, true, true, false, true, true, BlockSizes.DEFAULT);
