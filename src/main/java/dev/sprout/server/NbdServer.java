@@ -41,6 +41,14 @@ public final class NbdServer implements Closeable {
      * of a small request; NBD clients open a handful of connections, not thousands.
      */
     private static final ThreadFactory CONNECTION_THREADS = Thread.ofPlatform().daemon(true).name("connection ", 1).factory();
+    /**
+     * A platform thread waits in accept(2), and leaves it when {@link #close} closes the listener.
+     * A virtual thread would park on the JDK's poller, whose platform thread then sits in
+     * epoll_wait(2) until the JVM ends; and the JVM's exit waits up to 0.3 s for threads in a
+     * native call to return (VM_Exit::wait_for_threads_in_native_to_block): {@code serve --run
+     * true} took 0.45 s instead of 0.15 s.
+     */
+    private static final ThreadFactory ACCEPT_THREADS = Thread.ofPlatform().daemon(true).name("accept ", 1).factory();
 
     private final ExportTable exports;
     private final BufferPool pool = new BufferPool();
@@ -75,7 +83,7 @@ public final class NbdServer implements Closeable {
             bound = channel.getLocalAddress();
         }
         listeners.add(channel);
-        Thread.ofVirtual().name("accept " + bound).start(() -> acceptLoop(channel));
+        ACCEPT_THREADS.newThread(() -> acceptLoop(channel)).start();
         LOG.log(Level.INFO, "listening on {0}", bound);
         return bound;
     }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,6 +52,29 @@ class UnixSocketListenTest {
             assertThat(greeting(socket)).isEqualTo("NBDMAGIC");
         }
         assertThat(socket).doesNotExist();
+    }
+
+    /**
+     * The listener is served by a platform thread, which waits for clients in the kernel and leaves
+     * when the server closes: nothing is left waiting in a native call for the JVM's exit to wait for.
+     */
+    @Test
+    void aPlatformThreadAcceptsClientsAndEndsOnClose() throws Exception {
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
+        Thread accepting;
+        try (NbdServer server = server()) {
+            Path socket = dir.resolve("nbd.sock");
+            server.listen(UnixDomainSocketAddress.of(socket));
+            assertThat(greeting(socket)).isEqualTo("NBDMAGIC");
+            List<Thread> started = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> !before.contains(t) && t.getName().startsWith("accept ")).toList();
+            assertThat(started).hasSize(1);
+            accepting = started.getFirst();
+            assertThat(accepting.isVirtual()).isFalse();
+            assertThat(accepting.isAlive()).isTrue();
+        }
+        accepting.join(10_000);
+        assertThat(accepting.isAlive()).as("the accept thread after close").isFalse();
     }
 
     @Test
