@@ -30,7 +30,7 @@ final class CopyCommand implements Callable<Integer> {
     String format = "raw";
     String compress;
     Integer partition;
-    int requests = CopySettings.DEFAULT_REQUESTS;
+    String requests = "auto";
     String connections = "auto";
     boolean flush;
     boolean progress;
@@ -52,8 +52,9 @@ final class CopyCommand implements Callable<Integer> {
                                 + " the same input always gives the same bytes).")
                 .option("--partition", "N", Integer.class, () -> partition, v -> partition = v,
                         "Copy only partition N of the source (MBR or GPT).")
-                .option("--requests", "N", int.class, () -> requests, v -> requests = v,
-                        "Requests in flight (default ${DEFAULT-VALUE}).")
+                .option("--requests", "N|auto", String.class, () -> requests, v -> requests = v,
+                        "Requests of 1 MiB in flight at most. auto (the default): 64 reads out of an NBD export, 8"
+                                + " writes into one, one per core between local files and devices.")
                 .option("--connections", "N|auto", String.class, () -> connections, v -> connections = v,
                         "Connections to an NBD source or destination whose server advertises multi-conn; requests are"
                                 + " spread over them. auto (the default): one per core, 2 to 4, or one when the server"
@@ -87,7 +88,7 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requests, flush, compression, connectionCount()), bar ? stderr : null)
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requestCount(), flush, compression, connectionCount()), bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         if (json) {
             Map<String, Object> facts = new LinkedHashMap<>();
@@ -101,6 +102,21 @@ final class CopyCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    private int requestCount() {
+        if (requests.equalsIgnoreCase("auto")) {
+            return Copy.AUTO_REQUESTS;
+        }
+        try {
+            int count = Integer.parseInt(requests);
+            if (count >= 1) {
+                return count;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below with the accepted values.
+        }
+        throw new IllegalArgumentException("--requests takes auto or a number of at least 1, not '" + requests + "'");
     }
 
     private int connectionCount() {

@@ -35,7 +35,7 @@ final class CompressedCopy {
             throws IOException {
         try (Progress bar = new Progress(from.size(), progress)) {
             CompressedImageWriter.Result result = CompressedImageWriter.write(from, temporary, settings.compression(),
-                    settings.requests(), settings.flush(), bar::advance);
+                    settings.requestsOr(Integer.MAX_VALUE), settings.flush(), bar::advance);
             return new Copy.Summary(from.size(), result.dataBytes(), from.size() - result.dataBytes(), bar.seconds());
         }
     }

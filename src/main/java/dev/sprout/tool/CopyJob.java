@@ -48,7 +48,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                     throw new IllegalArgumentException("stdout takes raw bytes only");
                 }
                 try (Progress bar = new Progress(from.size(), progress)) {
-                    return StreamCopy.toStream(from, stdout, settings.requests(), bar);
+                    return StreamCopy.toStream(from, stdout, settings.requestsOr(Copy.READS_IN_FLIGHT), bar);
                 }
             }
             if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {

@@ -6,7 +6,8 @@ import dev.sprout.format.qcow2.Qcow2Compression;
 /**
  * How {@code sprout copy} runs, apart from what it copies where.
  *
- * @param requests reads and writes in flight at most
+ * @param requests reads and writes in flight at most, or {@link Copy#AUTO_REQUESTS} for each way of
+ *                 copying to choose its own
  * @param flush    flush the destination before reporting success (a file destination: before it
  *                 is renamed); off by default, as in {@code qemu-img convert} and {@code nbdcopy}
  * @param compression compress every data cluster of a new qcow2 file this way, or null for none
@@ -16,20 +17,22 @@ import dev.sprout.format.qcow2.Qcow2Compression;
 public record CopySettings(int requests, boolean flush, Qcow2Compression compression, int connections) {
 
     public CopySettings {
-        if (requests < 1) {
-            throw new IllegalArgumentException("--requests must be at least 1");
+        if (requests < 1 && requests != Copy.AUTO_REQUESTS) {
+            throw new IllegalArgumentException("--requests must be auto or at least 1");
         }
         if (connections != MultiConnectionDevice.AUTO && (connections < 1 || connections > 64)) {
             throw new IllegalArgumentException("--connections must be auto or from 1 to 64");
         }
     }
 
-    /** Requests in flight unless told otherwise: 16 MiB, as nbdcopy keeps per connection. */
-    public static final int DEFAULT_REQUESTS = 64;
-
-    /** The defaults: 64 requests, no final flush, no compression, connections decided per NBD end. */
+    /** The defaults: requests and connections decided per end, no final flush, no compression. */
     public static CopySettings defaults() {
-        return new CopySettings(DEFAULT_REQUESTS, false, null, MultiConnectionDevice.AUTO);
+        return new CopySettings(Copy.AUTO_REQUESTS, false, null, MultiConnectionDevice.AUTO);
+    }
+
+    /** {@link #requests}, or {@code automatic} when that is {@link Copy#AUTO_REQUESTS}. */
+    int requestsOr(int automatic) {
+        return requests == Copy.AUTO_REQUESTS ? automatic : requests;
     }
 
     Copy.Options options(boolean freshDestination) {

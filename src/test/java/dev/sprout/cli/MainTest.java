@@ -12,6 +12,7 @@ import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -43,7 +44,7 @@ class MainTest {
     void aSubcommandStillParsesAndShowsItsOwnHelp() {
         String help = stdout(() -> assertThat(Main.execute("copy", "--help")).isZero());
         assertThat(help).startsWith("Usage: sprout copy");
-        assertThat(help).contains("--requests=N           Requests in flight (default 64).");
+        assertThat(help).contains("--requests=N|auto      Requests of 1 MiB in flight at most.");
     }
 
     @Test
@@ -61,7 +62,7 @@ class MainTest {
                 "--partition", "2", "--connections", "1", "--flush", "--progress", "in.img", "out.qcow2");
         assertThat(copy.source).isEqualTo("in.img");
         assertThat(copy.destination).isEqualTo("out.qcow2");
-        assertThat(copy.requests).isEqualTo(8);
+        assertThat(copy.requests).isEqualTo("8");
         assertThat(copy.format).isEqualTo("qcow2");
         assertThat(copy.compress).isEqualTo("zstd");
         assertThat(copy.partition).isEqualTo(2);
@@ -83,7 +84,7 @@ class MainTest {
         CopyCommand copy = new CopyCommand();
         new CommandLine(copy.declare()).parseArgs("a", "b");
         assertThat(copy.format).isEqualTo("raw");
-        assertThat(copy.requests).isEqualTo(64);
+        assertThat(copy.requests).isEqualTo("auto");
         assertThat(copy.connections).isEqualTo("auto");
         assertThat(copy.partition).isNull();
         assertThat(copy.flush).isFalse();
@@ -110,8 +111,17 @@ class MainTest {
     void aValueOfTheWrongTypeIsRefusedNamingTheOption() {
         StringWriter err = new StringWriter();
         CommandLine commandLine = new CommandLine(new CopyCommand().declare()).setErr(new PrintWriter(err, true));
-        assertThat(commandLine.execute("--requests", "many", "a", "b")).isEqualTo(2);
-        assertThat(err.toString()).startsWith("Invalid value for option '--requests': 'many' is not an int");
+        assertThat(commandLine.execute("--partition", "many", "a", "b")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--partition': 'many' is not an int");
+    }
+
+    /** Checked before either end is opened: a missing source is not what gets reported. */
+    @Test
+    void requestsTakeAutoOrAPositiveNumber() {
+        for (String bad : new String[] {"0", "-3", "many"}) {
+            String err = stderr(() -> assertThat(Main.execute("copy", "--requests", bad, "missing.img", "out.img")).isEqualTo(2));
+            assertThat(err).isEqualTo("sprout: --requests takes auto or a number of at least 1, not '" + bad + "'\n");
+        }
     }
 
     @Test
@@ -139,13 +149,21 @@ class MainTest {
     }
 
     private static String stdout(Runnable run) {
-        PrintStream original = System.out;
+        return captured(System.out, System::setOut, run);
+    }
+
+    private static String stderr(Runnable run) {
+        return captured(System.err, System::setErr, run);
+    }
+
+    /** What {@code run} printed to the stream that {@code set} replaces, {@code original} restored after. */
+    private static String captured(PrintStream original, Consumer<PrintStream> set, Runnable run) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        set.accept(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         try {
             run.run();
         } finally {
-            System.setOut(original);
+            set.accept(original);
         }
         return bytes.toString(StandardCharsets.UTF_8);
     }

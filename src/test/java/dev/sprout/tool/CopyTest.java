@@ -64,6 +64,14 @@ class CopyTest {
         assertThat(readsAtOnce(requests, to -> LayerCatalog.wrap("delay:write=1ms", to))).isEqualTo(requests);
     }
 
+    /** --requests auto: one chunk per core between local devices, 8 into a device whose requests wait. */
+    @Test
+    void byDefaultALocalCopyWorksOnAChunkPerCoreAndOneIntoAWaitingDeviceOnEight() throws Exception {
+        int perCore = Math.max(2, Runtime.getRuntime().availableProcessors());
+        assertThat(readsAtOnce(Copy.AUTO_REQUESTS, to -> to)).isEqualTo(perCore);
+        assertThat(readsAtOnce(Copy.AUTO_REQUESTS, to -> LayerCatalog.wrap("delay:write=1ms", to))).isEqualTo(8);
+    }
+
     /** The most reads of its source a copy of 64 MiB of data made at once. */
     private static int readsAtOnce(int requests, Layer destinationLayer) throws Exception {
         AtomicInteger reading = new AtomicInteger();
