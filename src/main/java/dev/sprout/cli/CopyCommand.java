@@ -88,7 +88,8 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        Copy.Summary summary = new CopyJob(source, destination, output, partition, new CopySettings(requestCount(), flush, compression, connectionCount()), bar ? stderr : null)
+        CopySettings settings = new CopySettings(requestCount(), flush, compression, connectionCount());
+        Copy.Summary summary = new CopyJob(source, destination, output, partition, settings, bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         if (json) {
             Map<String, Object> facts = new LinkedHashMap<>();

@@ -14,9 +14,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A descriptor of its own on a regular file or block device for the system calls NIO lacks:
- * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT, fstatfs(2), and the block device
- * ioctl(2)s of {@link DeviceIoctls}. With {@link ImageLock}, the only code in sprout that makes them
- * (through {@link LibC}, one downcall handle for all).
+ * fallocate(2), lseek(2) with SEEK_DATA/SEEK_HOLE, posix_fadvise(2), preadv2(2) with RWF_NOWAIT,
+ * fstatfs(2), and the block device ioctl(2)s of {@link DeviceIoctls}. With {@link ImageLock}, the
+ * only code in sprout that makes them (through {@link LibC}, one downcall handle for all).
  *
  * <p>Where the JVM denies native access, the platform is not Linux on one of {@link Syscall}'s architectures, or the path is not on
  * the default file system, {@link #open} still succeeds but every call fails with a
@@ -215,7 +215,8 @@ public final class NativeFile implements Closeable {
     public boolean inMemoryOnly() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment statfs = arena.allocate(STATFS);
-            long result = syscall("fstatfs", (state, file) -> LibC.call(state, Syscall.FSTATFS, file, LibC.pointer(statfs), 0));
+            long result = syscall("fstatfs",
+                    (state, file) -> LibC.call(state, Syscall.FSTATFS, file, LibC.pointer(statfs), 0));
             long type = statfs.get(ValueLayout.JAVA_LONG, 0);
             return result == 0 && (type == TMPFS_MAGIC || type == RAMFS_MAGIC);
         } catch (NativeException e) {

@@ -20,8 +20,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Copies one device onto another of the same size, data only: the source's extents say where its
  * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
  * in chunks, up to {@code requests} at a time (see {@link #workers}), and a chunk found to be all
- * zeroes is treated like a hole. Every request is aligned to both ends' minimum block size. With {@code flush} it ends
- * with a flush of the destination.
+ * zeroes is treated like a hole. Every request is aligned to both ends' minimum block size. With
+ * {@code flush} it ends with a flush of the destination.
  */
 public final class Copy {
 
@@ -181,9 +181,10 @@ public final class Copy {
      * For a source whose reads finish on a thread of its own (an NBD connection's reader), and a
      * destination that is not remote: {@code requests} reads in flight (by default {@link
      * #READS_IN_FLIGHT}), each chunk written by the thread its bytes arrived on, which then sends
-     * the read of the next chunk (as nbdcopy's workers do). No thread waits for a read, and no chunk changes threads: copying 2 GiB out of
-     * nbdkit made 13,600 futex calls through virtual threads. A chain whose next chunk needs the
-     * source's extents asks for them on a virtual thread: the reader cannot wait for its own reply.
+     * the read of the next chunk (as nbdcopy's workers do). No thread waits for a read, and no
+     * chunk changes threads: copying 2 GiB out of nbdkit made 13,600 futex calls through virtual
+     * threads. A chain whose next chunk needs the source's extents asks for them on a virtual
+     * thread: the reader cannot wait for its own reply.
      */
     private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks) {
         int chains = options.requests() == AUTO_REQUESTS ? READS_IN_FLIGHT : options.requests();

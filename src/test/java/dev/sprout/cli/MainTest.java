@@ -119,7 +119,8 @@ class MainTest {
     @Test
     void requestsTakeAutoOrAPositiveNumber() {
         for (String bad : new String[] {"0", "-3", "many"}) {
-            String err = stderr(() -> assertThat(Main.execute("copy", "--requests", bad, "missing.img", "out.img")).isEqualTo(2));
+            String err = stderr(() -> assertThat(Main.execute("copy", "--requests", bad, "missing.img", "out.img"))
+                    .isEqualTo(2));
             assertThat(err).isEqualTo("sprout: --requests takes auto or a number of at least 1, not '" + bad + "'\n");
         }
     }

@@ -36,7 +36,8 @@ class BenchSmokeIT {
             "file", List.of("nbdkit", "qemu-nbd"),
             "null", List.of("nbdkit"));
     /** The copy pair: {@code sprout copy} against nbdcopy and qemu-img convert, as clients. */
-    private static final List<String> TOOL_COPIES = List.of("copy-file-to-file", "copy-nbd-to-file", "copy-file-to-nbd");
+    private static final List<String> TOOL_COPIES =
+            List.of("copy-file-to-file", "copy-nbd-to-file", "copy-file-to-nbd");
     private static final List<String> SCALE_FIGURES = List.of(
             "rss-per-GiB-written", "block-status-7E-1000-blocks", "startup-to-first-reply");
 
