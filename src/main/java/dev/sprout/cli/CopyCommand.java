@@ -106,32 +106,30 @@ final class CopyCommand implements Callable<Integer> {
     }
 
     private int requestCount() {
-        if (requests.equalsIgnoreCase("auto")) {
-            return Copy.AUTO_REQUESTS;
-        }
-        try {
-            int count = Integer.parseInt(requests);
-            if (count >= 1) {
-                return count;
-            }
-        } catch (NumberFormatException e) {
-            // Reported below with the accepted values.
-        }
-        throw new IllegalArgumentException("--requests takes auto or a number of at least 1, not '" + requests + "'");
+        return autoOrCount("--requests", requests, Copy.AUTO_REQUESTS, "a number of at least 1");
     }
 
     private int connectionCount() {
-        if (connections.equalsIgnoreCase("auto")) {
-            return MultiConnectionDevice.AUTO;
+        return autoOrCount("--connections", connections, MultiConnectionDevice.AUTO, "a number from 1 to 64");
+    }
+
+    /**
+     * The value of option {@code name}: {@code auto} as {@code auto}, else a number of at least 1
+     * (a larger bound is checked where the value is used); anything else is refused naming
+     * {@code accepted}.
+     */
+    private static int autoOrCount(String name, String value, int auto, String accepted) {
+        if (value.equalsIgnoreCase("auto")) {
+            return auto;
         }
         try {
-            int count = Integer.parseInt(connections);
+            int count = Integer.parseInt(value);
             if (count >= 1) {
                 return count;
             }
         } catch (NumberFormatException e) {
             // Reported below with the accepted values.
         }
-        throw new IllegalArgumentException("--connections takes auto or a number from 1 to 64, not '" + connections + "'");
+        throw new IllegalArgumentException(name + " takes auto or " + accepted + ", not '" + value + "'");
     }
 }
