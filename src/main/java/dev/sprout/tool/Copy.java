@@ -72,6 +72,11 @@ public final class Copy {
         public Options(int requests, boolean freshDestination) {
             this(requests, freshDestination, false);
         }
+
+        /** {@link #requests}, or {@code automatic} when that is {@link #AUTO_REQUESTS}. */
+        int requestsOr(int automatic) {
+            return requests == AUTO_REQUESTS ? automatic : requests;
+        }
     }
 
     /** What was copied: bytes written as data, bytes left as holes or zeroed, time taken. */
@@ -157,7 +162,7 @@ public final class Copy {
         try (ExecutorService threads = destination.latencyBound()
                 ? Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("copy-", 0).factory())
                 : Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0, n = workers(source, destination, options.requests()); i < n; i++) {
+            for (int i = 0, n = workers(); i < n; i++) {
                 threads.submit(() -> {
                     ByteBuffer buffer = null; // made for the first chunk: a small copy needs few
                     try {
@@ -187,7 +192,7 @@ public final class Copy {
      * thread: the reader cannot wait for its own reply.
      */
     private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks) {
-        int chains = options.requests() == AUTO_REQUESTS ? READS_IN_FLIGHT : options.requests();
+        int chains = options.requestsOr(READS_IN_FLIGHT);
         CountDownLatch finished = new CountDownLatch(chains);
         for (int i = 0; i < chains; i++) {
             new ReadChain(reads, chunks, finished).next(true);
@@ -263,16 +268,15 @@ public final class Copy {
      * Copying 2 GiB of data from ext4 into tmpfs on 2 cores with 64 chunks at once took 1.16-1.28 s,
      * nbdcopy 0.88-0.99 s, and 2 chunks at once 1.0 s.
      */
-    static int workers(BlockDevice source, BlockDevice destination, int requests) {
-        boolean auto = requests == AUTO_REQUESTS;
+    private int workers() {
         if (destination.latencyBound()) {
-            return auto ? WRITES_IN_FLIGHT : requests;
+            return options.requestsOr(WRITES_IN_FLIGHT);
         }
         if (source.latencyBound()) {
-            return auto ? READS_IN_FLIGHT : requests;
+            return options.requestsOr(READS_IN_FLIGHT);
         }
         int perCore = Math.max(2, Runtime.getRuntime().availableProcessors());
-        return auto ? perCore : Math.min(requests, perCore);
+        return Math.min(options.requestsOr(perCore), perCore);
     }
 
     /** Records the copy's first failure; the workers stop at their next chunk. */
