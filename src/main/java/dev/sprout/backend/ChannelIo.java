@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * Positional I/O on the {@link FileChannel} of a device in a host file or block device, with the
@@ -89,6 +90,37 @@ final class ChannelIo implements Closeable {
             }
         } catch (IOException e) {
             throw failure("read", offset, length, e);
+        }
+    }
+
+    /**
+     * Writes {@code count} bytes at {@code offset} into {@code target} by the channel's
+     * transferTo (sendfile(2) into a socket), never through Java memory; where the channel ends
+     * early, as {@link ShortRead} says, zeroes written from memory for {@code ZERO_FILL}. The
+     * target may have taken part of the bytes when this fails.
+     */
+    void transferTo(long offset, long count, WritableByteChannel target) throws BlockException {
+        ensureOpen();
+        long position = offset;
+        long end = offset + count;
+        try {
+            while (position < end) {
+                long n = channel.transferTo(position, end - position, target);
+                if (n > 0) {
+                    position += n;
+                } else if (shortRead == ShortRead.FAIL) {
+                    throw new IOException("unexpected end of device at " + position);
+                } else {
+                    for (ByteBuffer zeroes = ZEROES.duplicate(); position < end; position += zeroes.capacity()) {
+                        zeroes.clear().limit((int) Math.min(zeroes.capacity(), end - position));
+                        while (zeroes.hasRemaining()) {
+                            target.write(zeroes);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw failure("transfer", offset, count, e);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.sprout.block.BlockSizes;
 import dev.sprout.block.Capabilities;
 import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.os.ImageLock;
 import dev.sprout.os.NativeException;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -115,6 +117,15 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst) throws BlockException {
         io.read(offset, dst);
+    }
+
+    /**
+     * Writes {@code count} bytes at {@code offset} into {@code target} without a copy through the
+     * JVM: for a socket by sendfile(2), which passes the page-cache pages along (a {@link
+     * TransferredWrites.Source} for an NBD export). Past the file's end, zeroes, as {@link #read}.
+     */
+    public void transferTo(long offset, long count, WritableByteChannel target) throws BlockException {
+        io.transferTo(offset, count, target);
     }
 
     /** Reads at once when every byte is in the page cache (preadv2 with RWF_NOWAIT). */

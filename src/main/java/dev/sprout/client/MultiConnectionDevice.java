@@ -7,6 +7,7 @@ import dev.sprout.block.Closing;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.TransmissionFlag;
 
@@ -23,7 +24,7 @@ import java.util.function.Consumer;
  * completed on any connection", so several clients see one consistent export); a flush is still
  * sent on every connection, as nbdcopy does.
  */
-public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads {
+public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads, TransferredWrites {
 
     private final List<NbdBlockDevice> connections;
     private final AtomicInteger next = new AtomicInteger();
@@ -121,6 +122,11 @@ public final class MultiConnectionDevice implements BlockDevice, AsynchronousRea
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         pick().write(offset, src, fua);
+    }
+
+    @Override
+    public void writeFrom(long offset, long length, Source source, boolean fua) throws IOException {
+        pick().writeFrom(offset, length, source, fua);
     }
 
     @Override

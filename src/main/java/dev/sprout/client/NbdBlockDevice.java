@@ -8,6 +8,7 @@ import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.CommandFlag;
 import dev.sprout.nbd.CommandType;
@@ -25,9 +26,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * threads. Large reads and writes are split at the server's maximum payload and sent together;
  * what the export cannot do is done the way the contract allows (no trim: ignored; no
  * WRITE_ZEROES: zeroes written; no base:allocation: everything is data). Reads can also finish on
- * the connection's reader thread ({@link AsynchronousReads}).
+ * the connection's reader thread ({@link AsynchronousReads}), and writes take their payload
+ * straight from a file ({@link TransferredWrites}).
  */
-public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
+public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, TransferredWrites {
 
     private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
 
@@ -182,13 +184,32 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         ensureWritable("write");
-        int flags = fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0;
         List<PendingReply> replies = new ArrayList<>();
         for (Part part : parts(offset, src)) {
-            replies.add(transmission.send(CommandType.WRITE, flags, part.offset(), part.length(), part.bytes(), null));
+            replies.add(transmission.send(CommandType.WRITE, fuaBit(fua), part.offset(), part.length(), part.bytes(), null));
         }
-        awaitAll(replies);
+        finishWrite(replies, fua);
         src.position(src.limit());
+    }
+
+    /** As {@link #write(long, ByteBuffer, boolean)}, each WRITE's payload put into the socket by {@code source}. */
+    @Override
+    public void writeFrom(long offset, long length, Source source, boolean fua) throws IOException {
+        ensureWritable("write");
+        List<PendingReply> replies = new ArrayList<>();
+        for (long done = 0; done < length; done += maxPayload) {
+            replies.add(transmission.sendWrite(fuaBit(fua), offset + done, Math.min(maxPayload, length - done), source));
+        }
+        finishWrite(replies, fua);
+    }
+
+    private int fuaBit(boolean fua) {
+        return fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0;
+    }
+
+    /** Waits for a write's replies; FUA asked of a server without it is a flush after them. */
+    private void finishWrite(List<PendingReply> replies, boolean fua) throws IOException {
+        awaitAll(replies);
         if (fua && !has(TransmissionFlag.SEND_FUA)) {
             flush();
         }
@@ -205,7 +226,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
     public void trim(long offset, long length, boolean fua) throws IOException {
         ensureWritable("trim");
         if (has(TransmissionFlag.SEND_TRIM)) {
-            ranged(CommandType.TRIM, fua && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0, offset, length);
+            ranged(CommandType.TRIM, fuaBit(fua), offset, length);
         }
     }
 
@@ -220,7 +241,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads {
             return;
         }
         int bits = (flags.noHole() ? CommandFlag.NO_HOLE.bit() : 0) | (flags.fast() ? CommandFlag.FAST_ZERO.bit() : 0)
-                | (flags.fua() && has(TransmissionFlag.SEND_FUA) ? CommandFlag.FUA.bit() : 0);
+                | fuaBit(flags.fua());
         ranged(CommandType.WRITE_ZEROES, bits, offset, length);
     }
 

@@ -1,5 +1,7 @@
 package dev.sprout.client;
 
+import dev.sprout.block.TransferredWrites;
+
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,6 +15,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * writes under a lock so requests from many threads never interleave.
  */
 final class SocketWire implements AutoCloseable {
+
+    /**
+     * The send buffer asked for on a Unix socket (the kernel doubles it, up to twice
+     * net.core.wmem_max), for requests with a payload of 1 MiB and more: with the default 208 KiB
+     * a writer went to sleep several times per request, holding the write lock. Copying 2 GiB of
+     * data from a file into an nbdkit memory export on 2 cores took 0.65 s with the default and
+     * 0.57 s with this (by sendfile: 0.60 and 0.48 s; 512 KiB and 4 MiB were no better). Not set
+     * for TCP, where setting it would turn off the kernel's own tuning of the buffer.
+     */
+    static final int UNIX_SEND_BUFFER = 1 << 20;
 
     private final SocketChannel channel;
     private final String peer;
@@ -31,6 +43,7 @@ final class SocketWire implements AutoCloseable {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         } else {
             channel = SocketChannel.open(uri.address());
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
         }
         return new SocketWire(channel, uri.text());
     }
@@ -64,14 +77,53 @@ final class SocketWire implements AutoCloseable {
     /** Writes the buffers as one message, never interleaved with another thread's. */
     void write(ByteBuffer... buffers) throws IOException {
         writeLock.lock();
+        boolean sent = false;
         try {
-            long left = 0;
-            for (ByteBuffer buffer : buffers) {
-                left += buffer.remaining();
+            writeFully(buffers);
+            sent = true;
+        } finally {
+            endMessage(sent);
+        }
+    }
+
+    /**
+     * Writes {@code header}, then the {@code count} bytes for export offset {@code offset} that
+     * {@code source} puts into the socket itself, as one message.
+     */
+    void write(ByteBuffer header, TransferredWrites.Source source, long offset, long count) throws IOException {
+        writeLock.lock();
+        boolean sent = false;
+        try {
+            writeFully(header);
+            source.transferTo(offset, count, channel);
+            sent = true;
+        } finally {
+            endMessage(sent);
+        }
+    }
+
+    private void writeFully(ByteBuffer... buffers) throws IOException {
+        long left = 0;
+        for (ByteBuffer buffer : buffers) {
+            left += buffer.remaining();
+        }
+        while (left > 0) {
+            left -= channel.write(buffers);
+        }
+    }
+
+    /**
+     * Lets the next message go. One that failed on its way out may have gone out in part, and
+     * whatever followed would be read as its rest: the socket is closed first, so nothing else is
+     * sent, and the reader, finding it closed, fails every request in flight.
+     */
+    private void endMessage(boolean sent) {
+        try {
+            if (!sent) {
+                channel.close();
             }
-            while (left > 0) {
-                left -= channel.write(buffers);
-            }
+        } catch (IOException e) {
+            // closing a socket that failed: the failure being thrown says more
         } finally {
             writeLock.unlock();
         }

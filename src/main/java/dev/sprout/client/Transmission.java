@@ -3,6 +3,7 @@ package dev.sprout.client;
 import dev.sprout.block.AsynchronousReads.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.nbd.CommandType;
 import dev.sprout.nbd.Magic;
 import dev.sprout.nbd.ProtocolException;
@@ -58,6 +59,19 @@ final class Transmission implements AutoCloseable {
     /** Sends a request and returns its pending reply, waiting for a free request; {@code data} receives a READ's bytes. */
     PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data)
             throws IOException {
+        acquireSlot(type);
+        return transmit(new PendingReply(type.name(), offset, length, data, null), type, flags,
+                payload == null ? wire::write : header -> wire.write(header, payload));
+    }
+
+    /** Sends a WRITE whose payload {@code source} puts into the socket itself, waiting for a free request. */
+    PendingReply sendWrite(int flags, long offset, long length, TransferredWrites.Source source) throws IOException {
+        acquireSlot(CommandType.WRITE);
+        return transmit(new PendingReply(CommandType.WRITE.name(), offset, length, null, null), CommandType.WRITE, flags,
+                header -> wire.write(header, source, offset, length));
+    }
+
+    private void acquireSlot(CommandType type) throws IOException {
         if (closing) {
             throw closed(type);
         }
@@ -67,7 +81,6 @@ final class Transmission implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted sending " + type);
         }
-        return transmit(new PendingReply(type.name(), offset, length, data, null), type, flags, payload);
     }
 
     /**
@@ -83,17 +96,23 @@ final class Transmission implements AutoCloseable {
         if (closing) {
             reply.abandon(closed(type));
         } else if (slots.tryAcquire()) {
-            transmit(reply, type, flags, null);
+            transmit(reply, type, flags, wire::write);
         } else {
             Thread.startVirtualThread(() -> {
                 slots.acquireUninterruptibly();
-                transmit(reply, type, flags, null);
+                transmit(reply, type, flags, wire::write);
             });
         }
     }
 
+    /** How a request goes onto the wire once its header is encoded: the header and whatever payload follows it. */
+    @FunctionalInterface
+    private interface Message {
+        void write(ByteBuffer header) throws IOException;
+    }
+
     /** Sends the request, holding a slot that its reply (or its failure here) gives back. */
-    private PendingReply transmit(PendingReply reply, CommandType type, int flags, ByteBuffer payload) {
+    private PendingReply transmit(PendingReply reply, CommandType type, int flags, Message message) {
         long cookie = cookies.incrementAndGet();
         pending.put(cookie, reply);
         IOException failure = closing ? closed(type) : broken;
@@ -101,7 +120,7 @@ final class Transmission implements AutoCloseable {
             ByteBuffer header = ByteBuffer.allocate(Request.HEADER_SIZE);
             Request.encode(header, type.wire(), flags, cookie, reply.offset, reply.length);
             try {
-                wire.write(payload == null ? new ByteBuffer[] {header.flip()} : new ByteBuffer[] {header.flip(), payload});
+                message.write(header.flip());
                 return reply;
             } catch (IOException e) {
                 failure = e;

@@ -1,8 +1,10 @@
 package dev.sprout.tool;
 
+import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.PageAlignedBuffer;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 
 import java.io.IOException;
@@ -170,9 +172,7 @@ public final class Copy {
                             if (buffer == null) {
                                 buffer = PageAlignedBuffer.allocate(chunkSize);
                             }
-                            ByteBuffer bytes = buffer.clear().limit(chunk.length());
-                            source.read(chunk.offset(), bytes.duplicate());
-                            writeChunk(chunk.offset(), bytes);
+                            writeChunk(chunk.offset(), chunk.length(), chunkData(chunk, buffer));
                         }
                     } catch (IOException | RuntimeException e) {
                         fail(e);
@@ -249,7 +249,8 @@ public final class Copy {
                 if (readFailure != null) {
                     throw readFailure;
                 }
-                writeChunk(chunk.offset(), buffer.clear().limit(chunk.length()));
+                writeChunk(chunk.offset(), chunk.length(),
+                        new ChunkData.InMemory(destination, chunk.offset(), buffer.clear().limit(chunk.length())));
             } catch (IOException | RuntimeException e) {
                 fail(e);
             }
@@ -285,19 +286,32 @@ public final class Copy {
     }
 
     /**
-     * Writes a chunk read into {@code buffer}, data only: zero detection at 64 KiB granularity,
-     * so a chunk with a little data still leaves the rest a hole.
+     * The chunk as {@link #writeChunk} sees it: left in the source file when the destination can
+     * take data straight from there ({@link TransferredWrites}: an NBD export), else read whole
+     * into {@code buffer}.
      */
-    private void writeChunk(long offset, ByteBuffer buffer) throws IOException {
-        int length = buffer.remaining();
+    private ChunkData chunkData(CopyChunks.Chunk chunk, ByteBuffer buffer) throws IOException {
+        if (source instanceof FileBlockDevice file && destination instanceof TransferredWrites sink) {
+            return new ChunkData.InFile(file, sink, chunk.offset(), buffer);
+        }
+        ByteBuffer bytes = buffer.clear().limit(chunk.length());
+        source.read(chunk.offset(), bytes.duplicate());
+        return new ChunkData.InMemory(destination, chunk.offset(), bytes);
+    }
+
+    /**
+     * Writes a chunk, data only: zero detection at 64 KiB granularity, so a chunk with a little
+     * data still leaves the rest a hole.
+     */
+    private void writeChunk(long offset, int length, ChunkData data) throws IOException {
         int step = ZERO_STEP;
         int at = 0;
-        boolean zero = ZeroDetector.isZero(buffer, 0, Math.min(length, step));
+        boolean zero = data.isZero(0, Math.min(length, step));
         while (at < length) {
             int runEnd = Math.min(length, at + step);
             boolean next = zero;
             while (runEnd < length) {
-                next = ZeroDetector.isZero(buffer, runEnd, Math.min(length, runEnd + step));
+                next = data.isZero(runEnd, Math.min(length, runEnd + step));
                 if (next != zero) {
                     break;
                 }
@@ -306,7 +320,7 @@ public final class Copy {
             if (zero) {
                 zero(offset + at, runEnd - at);
             } else {
-                destination.write(offset + at, buffer.slice(at, runEnd - at), false);
+                data.write(at, runEnd);
                 dataBytes.addAndGet(runEnd - at);
                 progress.advance(runEnd - at);
             }

@@ -13,10 +13,17 @@ import dev.sprout.block.Extent;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.os.NativeFile;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -28,7 +35,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What the contract cannot see of a file-backed device: the host file's allocation, sizing and errors. */
@@ -318,6 +327,58 @@ class FileBlockDeviceTest {
         DeviceException e = catchThrowableOfType(DeviceException.class, () -> read(device, 0, 1));
         assertThat(e.errno()).isEqualTo(Errno.ESHUTDOWN);
         assertThat(e).hasMessage("File(" + file.toAbsolutePath() + ") is closed");
+    }
+
+    /**
+     * transferTo puts the bytes into a socket without a buffer of ours; where the file has shrunk
+     * since it was opened, zeroes follow, as a read gives, so that a peer waiting for a WRITE's
+     * payload always gets all of it.
+     */
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a transfer that never ends fails
+    void transferToSendsTheFileBytesIntoASocketAndZeroesPastAShrunkenEnd() throws Exception {
+        Path file = dir.resolve("sent.img");
+        Files.write(file, random((int) (3 * MIB), 4));
+        try (FileBlockDevice device = FileBlockDevice.open(file, true);
+             ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            listener.bind(UnixDomainSocketAddress.of(dir.resolve("socket")));
+            try (SocketChannel sender = SocketChannel.open(listener.getLocalAddress());
+                 SocketChannel receiver = listener.accept()) {
+                CompletableFuture<byte[]> whole = receive(receiver, (int) MIB + 5);
+                device.transferTo(17, MIB + 5, sender);
+                assertThat(whole.get()).isEqualTo(Arrays.copyOfRange(random((int) (3 * MIB), 4), 17, (int) MIB + 22));
+
+                try (FileChannel shrink = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    shrink.truncate(2 * MIB);
+                }
+                CompletableFuture<byte[]> acrossTheEnd = receive(receiver, 1000);
+                device.transferTo(2 * MIB - 100, 1000, sender);
+                byte[] expected = new byte[1000];
+                System.arraycopy(random((int) (3 * MIB), 4), (int) (2 * MIB - 100), expected, 0, 100);
+                assertThat(acrossTheEnd.get()).isEqualTo(expected);
+            }
+            device.close();
+            DeviceException closed = catchThrowableOfType(DeviceException.class,
+                    () -> device.transferTo(0, 1, Channels.newChannel(new ByteArrayOutputStream())));
+            assertThat(closed.errno()).isEqualTo(Errno.ESHUTDOWN);
+        }
+    }
+
+    /** Reads {@code n} bytes from {@code channel} on another thread. */
+    private static CompletableFuture<byte[]> receive(SocketChannel channel, int n) {
+        return CompletableFuture.supplyAsync(() -> {
+            ByteBuffer bytes = ByteBuffer.allocate(n);
+            try {
+                while (bytes.hasRemaining()) {
+                    if (channel.read(bytes) < 0) {
+                        throw new IOException("closed after " + bytes.position() + " bytes");
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return bytes.array();
+        });
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.RequestException;
+import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.TransmissionFlag;
 import org.junit.jupiter.api.Test;
@@ -135,6 +136,61 @@ class NbdBlockDeviceTest {
             ByteBuffer back = ByteBuffer.allocateDirect(70 * MiB);
             device.read(5, back);
             assertThat(back.flip()).isEqualTo(ByteBuffer.wrap(bytes));
+        }
+    }
+
+    /** A transferred write asks its source for the payload of each WRITE, split at the maximum payload, in order. */
+    @Test
+    void transferredWritesTakeEachPayloadFromTheirSource() throws Exception {
+        byte[] bytes = new byte[70 * MiB];
+        new Random(3).nextBytes(bytes);
+        List<long[]> pieces = new ArrayList<>();
+        TransferredWrites.Source source = (offset, count, channel) -> {
+            pieces.add(new long[] {offset, count});
+            ByteBuffer payload = ByteBuffer.wrap(bytes, (int) (offset - 5), (int) count);
+            while (payload.hasRemaining()) {
+                channel.write(payload);
+            }
+        };
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(80 * MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            device.writeFrom(5, bytes.length, source, true);
+            ByteBuffer back = ByteBuffer.allocateDirect(bytes.length);
+            device.read(5, back);
+            assertThat(back.flip()).isEqualTo(ByteBuffer.wrap(bytes));
+            long maximum = device.capabilities().blockSizes().maximum();
+            assertThat(pieces).hasSizeGreaterThan(1).allSatisfy(piece -> assertThat(piece[1]).isLessThanOrEqualTo(maximum));
+            for (int i = 1; i < pieces.size(); i++) {
+                assertThat(pieces.get(i)[0]).isEqualTo(pieces.get(i - 1)[0] + pieces.get(i - 1)[1]);
+            }
+            assertThat(pieces.getLast()[0] + pieces.getLast()[1]).isEqualTo(5L + bytes.length);
+        }
+    }
+
+    /**
+     * A source that fails half-way through a payload leaves a WRITE the server can never finish:
+     * the connection is closed at once, so nothing else is read as the rest of it, and every
+     * later request fails instead of waiting. The server drops the half-sent write and goes on.
+     */
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aTransferredPayloadCutShortClosesTheConnectionAndTheServerGoesOn() throws Exception {
+        TransferredWrites.Source failing = (offset, count, channel) -> {
+            channel.write(ByteBuffer.allocate((int) count / 2).put(0, (byte) 9));
+            throw new IOException("medium error in the source");
+        };
+        try (InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(4 * MiB));
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            assertThatThrownBy(() -> device.writeFrom(MiB, 64 * 1024, failing, false))
+                    .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO))
+                    .hasMessageContaining("medium error in the source");
+            assertThatThrownBy(() -> device.read(0, ByteBuffer.allocate(4096)))
+                    .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
+            try (NbdBlockDevice again = NbdBlockDevice.connect(server.uri())) {
+                ByteBuffer untouched = ByteBuffer.allocate(64 * 1024);
+                again.read(MiB, untouched);
+                assertThat(untouched.array()).containsOnly(0);
+            }
         }
     }
 

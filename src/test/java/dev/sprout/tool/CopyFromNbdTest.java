@@ -10,9 +10,6 @@ import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.client.MultiConnectionDevice;
-import dev.sprout.server.Export;
-import dev.sprout.server.ExportTable;
-import dev.sprout.server.NbdServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +17,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,26 +59,11 @@ class CopyFromNbdTest {
         return device;
     }
 
-    /** sprout's server for one device, on a Unix socket. */
-    private record Served(NbdServer server, String uri) implements AutoCloseable {
-        @Override
-        public void close() throws IOException {
-            server.close();
-        }
-    }
-
-    private Served serve(BlockDevice device) throws IOException {
-        Path socket = Files.createTempDirectory(dir, "srv").resolve("s");
-        NbdServer server = new NbdServer(new ExportTable(List.of(new Export("", "copy source", device))));
-        server.listen(UnixDomainSocketAddress.of(socket));
-        return new Served(server, "nbd+unix:///?socket=" + socket);
-    }
-
     @ParameterizedTest
     @ValueSource(ints = {1, 2})
     void copiesIntoANewFileKeepingHoles(int connections) throws Exception {
         Path target = dir.resolve("out.img");
-        try (MemoryBlockDevice memory = scattered(); Served server = serve(memory);
+        try (MemoryBlockDevice memory = scattered(); ServedDevice server = ServedDevice.serve(dir, memory);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), connections, note -> { });
              FileBlockDevice destination = FileBlockDevice.open(target, false, OptionalLong.of(SIZE))) {
             destination.writeBehind();
@@ -129,7 +110,7 @@ class CopyFromNbdTest {
                 return extents;
             }
         };
-        try (Served server = serve(striped);
+        try (ServedDevice server = ServedDevice.serve(dir, striped);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), 1, note -> { });
              MemoryBlockDevice destination = MemoryBlockDevice.create(size)) {
             Copy.run(source, destination, new Copy.Options(8, true), new Progress(size, null));
@@ -158,7 +139,7 @@ class CopyFromNbdTest {
                         new BlockSizes(1, 4096, 64 * 1024));
             }
         };
-        try (Served server = serve(small);
+        try (ServedDevice server = ServedDevice.serve(dir, small);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), 1, note -> { });
              MemoryBlockDevice destination = MemoryBlockDevice.create(SIZE)) {
             Copy.run(source, destination, new Copy.Options(64, true), new Progress(SIZE, null));
@@ -176,7 +157,7 @@ class CopyFromNbdTest {
         // chain's next read (to its own connection or, spread round-robin, to another) found none
         // free: it waited for a request only a reader can free (--requests 128 hung).
         MemoryBlockDevice memory = scattered();
-        try (Served server = serve(memory);
+        try (ServedDevice server = ServedDevice.serve(dir, memory);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), connections, note -> { });
              MemoryBlockDevice destination = MemoryBlockDevice.create(SIZE)) {
             Copy.run(source, destination, new Copy.Options(150, true), new Progress(SIZE, null));
@@ -188,7 +169,7 @@ class CopyFromNbdTest {
 
     @Test
     void zeroesWhatIsAHoleInTheSourceOnAUsedDestination() throws Exception {
-        try (MemoryBlockDevice memory = scattered(); Served server = serve(memory);
+        try (MemoryBlockDevice memory = scattered(); ServedDevice server = ServedDevice.serve(dir, memory);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), 2, note -> { });
              MemoryBlockDevice used = MemoryBlockDevice.create(SIZE)) {
             byte[] junk = new byte[8 * MiB];
@@ -212,7 +193,7 @@ class CopyFromNbdTest {
                 in.read(offset, dst);
             }
         };
-        try (Served server = serve(failing);
+        try (ServedDevice server = ServedDevice.serve(dir, failing);
              BlockDevice source = MultiConnectionDevice.connect(server.uri(), 2, note -> { });
              MemoryBlockDevice destination = MemoryBlockDevice.create(SIZE)) {
             assertThatThrownBy(() -> Copy.run(source, destination, new Copy.Options(16, true), new Progress(SIZE, null)))
