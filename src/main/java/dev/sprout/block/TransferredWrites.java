@@ -24,6 +24,12 @@ public interface TransferredWrites {
         void transferTo(long offset, long count, WritableByteChannel channel) throws IOException;
     }
 
+    /**
+     * Whether a write is cheaper transferred than from memory on this device; a caller that has
+     * the bytes in memory anyway writes them from there.
+     */
+    boolean prefersTransfers();
+
     /** Writes {@code length} bytes at {@code offset}, taken from {@code source}; durable before returning with {@code fua}. */
     void writeFrom(long offset, long length, Source source, boolean fua) throws IOException;
 }

@@ -125,6 +125,11 @@ public final class MultiConnectionDevice implements BlockDevice, AsynchronousRea
     }
 
     @Override
+    public boolean prefersTransfers() {
+        return connections.getFirst().prefersTransfers();
+    }
+
+    @Override
     public void writeFrom(long offset, long length, Source source, boolean fua) throws IOException {
         pick().writeFrom(offset, length, source, fua);
     }

@@ -15,6 +15,7 @@ import dev.sprout.nbd.CommandType;
 import dev.sprout.nbd.TransmissionFlag;
 
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -190,6 +191,17 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Tra
         }
         finishWrite(replies, fua);
         src.position(src.limit());
+    }
+
+    /**
+     * Over a Unix socket. Copying 2 GiB of data from a file into an nbdkit memory export on 2
+     * cores took 0.57 s from memory and 0.46 s transferred (sendfile(2)); over TCP on the loopback
+     * 0.69 s from memory and 0.84 s transferred (nbdcopy 0.56 s over either), also with Nagle's
+     * algorithm on to join each request's header to its payload.
+     */
+    @Override
+    public boolean prefersTransfers() {
+        return uri.address() instanceof UnixDomainSocketAddress;
     }
 
     /** As {@link #write(long, ByteBuffer, boolean)}, each WRITE's payload put into the socket by {@code source}. */

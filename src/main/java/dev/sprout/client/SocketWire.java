@@ -30,6 +30,8 @@ final class SocketWire implements AutoCloseable {
     private final String peer;
     /** Held while one message is written. */
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Why a message failed part-way and the socket was closed, or null. */
+    private volatile Exception cutShortBy;
 
     private SocketWire(SocketChannel channel, String peer) {
         this.channel = channel;
@@ -77,12 +79,13 @@ final class SocketWire implements AutoCloseable {
     /** Writes the buffers as one message, never interleaved with another thread's. */
     void write(ByteBuffer... buffers) throws IOException {
         writeLock.lock();
-        boolean sent = false;
         try {
             writeFully(buffers);
-            sent = true;
+        } catch (Exception e) {
+            cutShort(e);
+            throw e;
         } finally {
-            endMessage(sent);
+            writeLock.unlock();
         }
     }
 
@@ -92,13 +95,14 @@ final class SocketWire implements AutoCloseable {
      */
     void write(ByteBuffer header, TransferredWrites.Source source, long offset, long count) throws IOException {
         writeLock.lock();
-        boolean sent = false;
         try {
             writeFully(header);
             source.transferTo(offset, count, channel);
-            sent = true;
+        } catch (Exception e) {
+            cutShort(e);
+            throw e;
         } finally {
-            endMessage(sent);
+            writeLock.unlock();
         }
     }
 
@@ -113,20 +117,27 @@ final class SocketWire implements AutoCloseable {
     }
 
     /**
-     * Lets the next message go. One that failed on its way out may have gone out in part, and
-     * whatever followed would be read as its rest: the socket is closed first, so nothing else is
-     * sent, and the reader, finding it closed, fails every request in flight.
+     * A message that failed on its way out may have gone out in part, and whatever followed would
+     * be read as its rest: the socket is closed before the lock is let go, so nothing else is
+     * sent, and the reader, finding it closed, fails every request in flight ({@link #whyClosed}).
      */
-    private void endMessage(boolean sent) {
+    private void cutShort(Exception failure) {
+        cutShortBy = failure;
         try {
-            if (!sent) {
-                channel.close();
-            }
+            channel.close();
         } catch (IOException e) {
-            // closing a socket that failed: the failure being thrown says more
-        } finally {
-            writeLock.unlock();
+            failure.addSuppressed(e);
         }
+    }
+
+    /**
+     * What the reader's {@code failure} means: when a message was cut short, the socket was closed
+     * for that reason, which the requests in flight are failed with.
+     */
+    IOException whyClosed(IOException failure) {
+        Exception cause = cutShortBy;
+        return cause == null ? failure
+                : new IOException("a request to " + peer + " was cut short: " + cause.getMessage(), cause);
     }
 
     void shutdownOutput() throws IOException {

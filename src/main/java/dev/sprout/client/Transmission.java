@@ -183,7 +183,7 @@ final class Transmission implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closing) {
-                breakConnection(e);
+                breakConnection(wire.whyClosed(e));
             }
         } catch (RuntimeException e) {
             // a completion broke its promise not to throw: fail what is in flight rather than hang it

@@ -286,12 +286,12 @@ public final class Copy {
     }
 
     /**
-     * The chunk as {@link #writeChunk} sees it: left in the source file when the destination can
-     * take data straight from there ({@link TransferredWrites}: an NBD export), else read whole
-     * into {@code buffer}.
+     * The chunk as {@link #writeChunk} sees it: left in the source file when the destination takes
+     * data straight from there at less cost ({@link TransferredWrites}: an NBD export over a Unix
+     * socket), else read whole into {@code buffer}.
      */
     private ChunkData chunkData(CopyChunks.Chunk chunk, ByteBuffer buffer) throws IOException {
-        if (source instanceof FileBlockDevice file && destination instanceof TransferredWrites sink) {
+        if (source instanceof FileBlockDevice file && destination instanceof TransferredWrites sink && sink.prefersTransfers()) {
             return new ChunkData.InFile(file, sink, chunk.offset(), buffer);
         }
         ByteBuffer bytes = buffer.clear().limit(chunk.length());

@@ -7,6 +7,7 @@ import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.TransferredWrites;
 import dev.sprout.client.MultiConnectionDevice;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,8 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Copy out of a file into an NBD export, where the data goes from the file into the socket by
- * sendfile(2) and only small probes of it are read to find zeroes: content, which blocks count as
- * data, and that the bytes went the transferred way.
+ * sendfile(2) over a Unix socket and only small probes of it are read to find zeroes: content,
+ * which blocks count as data, and which way the bytes went.
  */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class CopyIntoNbdTest {
@@ -84,6 +85,22 @@ class CopyIntoNbdTest {
         }
     }
 
+    /** Over TCP, where sendfile(2) was measured slower, the data is read into memory and written from there. */
+    @Test
+    void overTcpTheDataIsWrittenFromMemory() throws Exception {
+        try (FileBlockDevice from = FileBlockDevice.open(source(), true);
+             MemoryBlockDevice memory = MemoryBlockDevice.create(SIZE);
+             ServedDevice server = ServedDevice.serveOnTcp(memory);
+             CountingWrites to = new CountingWrites(MultiConnectionDevice.connect(server.uri(), 1, note -> { }))) {
+            Copy.Summary summary = Copy.run(from, to, new Copy.Options(Copy.AUTO_REQUESTS, true), new Progress(SIZE, null));
+
+            assertThat(Compare.firstDifference(from, memory)).isEmpty();
+            assertThat(summary.dataBytes()).isEqualTo(2L * MiB + 64 * KiB);
+            assertThat(to.transferred).hasValue(0);
+            assertThat(to.buffered).hasPositiveValue();
+        }
+    }
+
     /** The export as the copy sees it, counting which way data was written. */
     private static final class CountingWrites extends ForwardingBlockDevice implements TransferredWrites {
         final AtomicInteger buffered = new AtomicInteger();
@@ -99,6 +116,11 @@ class CopyIntoNbdTest {
         public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
             buffered.incrementAndGet();
             super.write(offset, src, fua);
+        }
+
+        @Override
+        public boolean prefersTransfers() {
+            return export.prefersTransfers();
         }
 
         @Override

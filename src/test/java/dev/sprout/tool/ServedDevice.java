@@ -6,6 +6,8 @@ import dev.sprout.server.ExportTable;
 import dev.sprout.server.NbdServer;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +21,13 @@ record ServedDevice(NbdServer server, String uri) implements AutoCloseable {
         NbdServer server = new NbdServer(new ExportTable(List.of(new Export("", "copy end", device))));
         server.listen(UnixDomainSocketAddress.of(socket));
         return new ServedDevice(server, "nbd+unix:///?socket=" + socket);
+    }
+
+    /** The same on TCP, on a free port of the loopback. */
+    static ServedDevice serveOnTcp(BlockDevice device) throws IOException {
+        NbdServer server = new NbdServer(new ExportTable(List.of(new Export("", "copy end", device))));
+        InetSocketAddress bound = (InetSocketAddress) server.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return new ServedDevice(server, "nbd://" + bound.getHostString() + ":" + bound.getPort() + "/");
     }
 
     @Override
