@@ -37,7 +37,7 @@ sealed interface ChunkData {
      * data from the file's page cache into the destination's socket (sendfile(2)), so its bytes
      * never pass through the JVM. Copying 2 GiB of data from a file into an nbdkit memory export
      * on 2 cores took 0.57 s of wall time and 0.67 s of CPU time read into memory and written from
-     * there, 0.48 s and 0.54 s so (nbdcopy 0.58 s and 0.56 s).
+     * there, 0.48 s and 0.54 s transferred (nbdcopy 0.58 s and 0.56 s).
      */
     record InFile(FileBlockDevice source, TransferredWrites destination, long offset, ByteBuffer scratch)
             implements ChunkData {
