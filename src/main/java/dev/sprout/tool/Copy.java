@@ -20,10 +20,12 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Copies one device onto another of the same size, data only: the source's extents say where its
- * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is read
- * in chunks, up to {@code requests} at a time (see {@link #workers}), and a chunk found to be all
- * zeroes is treated like a hole. Every request is aligned to both ends' minimum block size. With
- * {@code flush} it ends with a flush of the destination.
+ * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is
+ * copied in chunks, up to {@code requests} at a time (see {@link #workers}), and a 64 KiB step found
+ * to be all zeroes is treated like a hole. A chunk is read into memory, or, from a raw file into an
+ * NBD export over a Unix socket, only probed there and sent from the file ({@link ChunkData}). Every
+ * request is aligned to both ends' minimum block size. With {@code flush} it ends with a flush of
+ * the destination.
  */
 public final class Copy {
 
