@@ -1,6 +1,7 @@
 package dev.sprout.client;
 
 import dev.sprout.block.TransferredWrites;
+import dev.sprout.nbd.ProtocolException;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -119,7 +120,7 @@ final class SocketWire implements AutoCloseable {
     /**
      * A message that failed on its way out may have gone out in part, and whatever followed would
      * be read as its rest: the socket is closed before the lock is let go, so nothing else is
-     * sent, and the reader, finding it closed, fails every request in flight ({@link #whyClosed}).
+     * sent, and the reader, finding it closed, fails every request in flight ({@link #brokenBecause}).
      */
     private void cutShort(Exception failure) {
         cutShortBy = failure;
@@ -131,13 +132,24 @@ final class SocketWire implements AutoCloseable {
     }
 
     /**
-     * What the reader's {@code failure} means: when a message was cut short, the socket was closed
-     * for that reason, which the requests in flight are failed with.
+     * Why the connection is broken, given what the reader met: when a message was cut short, the
+     * socket was closed for that reason, which the requests in flight are failed with; a failure
+     * of the socket itself is named with the peer (an end of input or a bad frame names it already).
      */
-    IOException whyClosed(IOException failure) {
+    IOException brokenBecause(IOException readFailure) {
         Exception cause = cutShortBy;
-        return cause == null ? failure
-                : new IOException("a request to " + peer + " was cut short: " + cause.getMessage(), cause);
+        if (cause != null) {
+            return new IOException("a request to " + peer + " was cut short: " + cause.getMessage(), cause);
+        }
+        if (readFailure instanceof EOFException || readFailure instanceof ProtocolException) {
+            return readFailure;
+        }
+        return new IOException("connection to " + peer + " failed: " + reason(readFailure), readFailure);
+    }
+
+    /** An exception's message, or its kind when it has none (an AsynchronousCloseException). */
+    static String reason(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     void shutdownOutput() throws IOException {

@@ -123,7 +123,10 @@ final class Transmission implements AutoCloseable {
                 message.write(header.flip());
                 return reply;
             } catch (IOException e) {
-                failure = e;
+                // When the reader found the connection broken first, it closed the socket under
+                // this write: its reason is the one to give.
+                IOException found = broken;
+                failure = found != null ? found : new IOException("cannot send to " + wire + ": " + SocketWire.reason(e), e);
             }
         }
         if (pending.remove(cookie) != null) {
@@ -183,7 +186,7 @@ final class Transmission implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closing) {
-                breakConnection(wire.whyClosed(e));
+                breakConnection(wire.brokenBecause(e));
             }
         } catch (RuntimeException e) {
             // a completion broke its promise not to throw: fail what is in flight rather than hang it

@@ -183,13 +183,29 @@ class NbdBlockDeviceTest {
              NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
             assertThatThrownBy(() -> device.writeFrom(MiB, 64 * 1024, failing, false))
                     .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO))
-                    .hasMessageContaining("medium error in the source");
+                    .hasMessageContaining("medium error in the source").hasMessageContaining(server.uri());
             assertThatThrownBy(() -> device.read(0, ByteBuffer.allocate(4096)))
                     .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
             try (NbdBlockDevice again = NbdBlockDevice.connect(server.uri())) {
                 ByteBuffer untouched = ByteBuffer.allocate(64 * 1024);
                 again.read(MiB, untouched);
                 assertThat(untouched.array()).containsOnly(0);
+            }
+        }
+    }
+
+    /** Once the server is gone, a write fails at once with EIO, naming the export, however it finds out. */
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aWriteToAServerThatWentAwayFailsNamingTheExport() throws Exception {
+        InProcessServer server = new InProcessServer(dir, MemoryBlockDevice.create(4 * MiB));
+        try (NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            device.write(0, ByteBuffer.allocate(4096), false);
+            server.close();
+            for (int i = 0; i < 4; i++) {
+                assertThatThrownBy(() -> device.write(0, ByteBuffer.allocate(MiB), false))
+                        .isInstanceOfSatisfying(DeviceException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EIO))
+                        .hasMessageContaining(server.uri());
             }
         }
     }
