@@ -139,7 +139,7 @@ final class SocketWire implements AutoCloseable {
     IOException brokenBecause(IOException readFailure) {
         Exception cause = cutShortBy;
         if (cause != null) {
-            return new IOException("a request to " + peer + " was cut short: " + cause.getMessage(), cause);
+            return new IOException("a request to " + peer + " was cut short: " + reason(cause), cause);
         }
         if (readFailure instanceof EOFException || readFailure instanceof ProtocolException) {
             return readFailure;
