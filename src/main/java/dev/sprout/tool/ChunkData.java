@@ -13,6 +13,9 @@ import java.nio.ByteBuffer;
  */
 sealed interface ChunkData {
 
+    /** Where the chunk starts on the source, and on the destination. */
+    long offset();
+
     /** Whether bytes {@code from} to {@code to} of the chunk are all zero. */
     boolean isZero(int from, int to) throws IOException;
 

@@ -174,7 +174,7 @@ public final class Copy {
                             if (buffer == null) {
                                 buffer = PageAlignedBuffer.allocate(chunkSize);
                             }
-                            writeChunk(chunk.offset(), chunk.length(), chunkData(chunk, buffer));
+                            writeChunk(chunk.length(), chunkData(chunk, buffer));
                         }
                     } catch (IOException | RuntimeException e) {
                         fail(e);
@@ -251,8 +251,8 @@ public final class Copy {
                 if (readFailure != null) {
                     throw readFailure;
                 }
-                writeChunk(chunk.offset(), chunk.length(),
-                        new ChunkData.InMemory(destination, chunk.offset(), buffer.clear().limit(chunk.length())));
+                ByteBuffer bytes = buffer.clear().limit(chunk.length());
+                writeChunk(chunk.length(), new ChunkData.InMemory(destination, chunk.offset(), bytes));
             } catch (IOException | RuntimeException e) {
                 fail(e);
             }
@@ -293,7 +293,8 @@ public final class Copy {
      * socket), else read whole into {@code buffer}.
      */
     private ChunkData chunkData(CopyChunks.Chunk chunk, ByteBuffer buffer) throws IOException {
-        if (source instanceof FileBlockDevice file && destination instanceof TransferredWrites sink && sink.prefersTransfers()) {
+        if (source instanceof FileBlockDevice file && destination instanceof TransferredWrites sink
+                && sink.prefersTransfers()) {
             return new ChunkData.InFile(file, sink, chunk.offset(), buffer);
         }
         ByteBuffer bytes = buffer.clear().limit(chunk.length());
@@ -305,7 +306,8 @@ public final class Copy {
      * Writes a chunk, data only: zero detection at 64 KiB granularity, so a chunk with a little
      * data still leaves the rest a hole.
      */
-    private void writeChunk(long offset, int length, ChunkData data) throws IOException {
+    private void writeChunk(int length, ChunkData data) throws IOException {
+        long offset = data.offset();
         int step = ZERO_STEP;
         int at = 0;
         boolean zero = data.isZero(0, Math.min(length, step));
