@@ -338,7 +338,8 @@ class FileBlockDeviceTest {
     @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a transfer that never ends fails
     void transferToSendsTheFileBytesIntoASocketAndZeroesPastAShrunkenEnd() throws Exception {
         Path file = dir.resolve("sent.img");
-        Files.write(file, random((int) (3 * MIB), 4));
+        byte[] data = random((int) (3 * MIB), 4);
+        Files.write(file, data);
         try (FileBlockDevice device = FileBlockDevice.open(file, true);
              ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             listener.bind(UnixDomainSocketAddress.of(dir.resolve("socket")));
@@ -346,7 +347,7 @@ class FileBlockDeviceTest {
                  SocketChannel receiver = listener.accept()) {
                 CompletableFuture<byte[]> whole = receive(receiver, (int) MIB + 5);
                 device.transferTo(17, MIB + 5, sender);
-                assertThat(whole.get()).isEqualTo(Arrays.copyOfRange(random((int) (3 * MIB), 4), 17, (int) MIB + 22));
+                assertThat(whole.get()).isEqualTo(Arrays.copyOfRange(data, 17, (int) MIB + 22));
 
                 try (FileChannel shrink = FileChannel.open(file, StandardOpenOption.WRITE)) {
                     shrink.truncate(2 * MIB);
@@ -354,7 +355,7 @@ class FileBlockDeviceTest {
                 CompletableFuture<byte[]> acrossTheEnd = receive(receiver, 1000);
                 device.transferTo(2 * MIB - 100, 1000, sender);
                 byte[] expected = new byte[1000];
-                System.arraycopy(random((int) (3 * MIB), 4), (int) (2 * MIB - 100), expected, 0, 100);
+                System.arraycopy(data, (int) (2 * MIB - 100), expected, 0, 100);
                 assertThat(acrossTheEnd.get()).isEqualTo(expected);
             }
             device.close();
