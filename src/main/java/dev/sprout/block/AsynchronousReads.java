@@ -1,6 +1,5 @@
 package dev.sprout.block;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -9,18 +8,6 @@ import java.nio.ByteBuffer;
  * waiting for each, and does its work on the bytes where they arrive, without a hand-off.
  */
 public interface AsynchronousReads {
-
-    /** What runs once a read is done. */
-    @FunctionalInterface
-    interface Completion {
-        /**
-         * Called once, with null when the bytes are in, or with why they are not. It runs on the
-         * device's own thread (or on the caller's, when the read fails before it is sent), so it
-         * must not wait for this device's replies and must not throw. It may start further reads:
-         * {@link #readLater} never waits for a free request.
-         */
-        void done(IOException failure);
-    }
 
     /**
      * Starts reading {@code dst.remaining()} bytes at {@code offset} into {@code dst}, from its

@@ -1,9 +1,11 @@
 package dev.sprout.client;
 
 import dev.sprout.block.AsynchronousReads;
+import dev.sprout.block.AsynchronousWrites;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Capabilities;
 import dev.sprout.block.Closing;
+import dev.sprout.block.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -24,7 +26,7 @@ import java.util.function.Consumer;
  * completed on any connection", so several clients see one consistent export); a flush is still
  * sent on every connection, as nbdcopy does.
  */
-public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads, TransferredWrites {
+public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
 
     private final List<NbdBlockDevice> connections;
     private final AtomicInteger next = new AtomicInteger();
@@ -117,6 +119,16 @@ public final class MultiConnectionDevice implements BlockDevice, AsynchronousRea
     @Override
     public void readLater(long offset, ByteBuffer dst, Completion then) {
         pick().readLater(offset, dst, then);
+    }
+
+    @Override
+    public void writeLater(long offset, ByteBuffer src, Completion then) {
+        pick().writeLater(offset, src, then);
+    }
+
+    @Override
+    public void zeroLater(long offset, long length, Completion then) {
+        pick().zeroLater(offset, length, then);
     }
 
     @Override

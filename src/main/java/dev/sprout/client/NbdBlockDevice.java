@@ -1,9 +1,11 @@
 package dev.sprout.client;
 
 import dev.sprout.block.AsynchronousReads;
+import dev.sprout.block.AsynchronousWrites;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.BlockSizes;
 import dev.sprout.block.Capabilities;
+import dev.sprout.block.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -27,10 +29,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * threads. Large reads and writes are split at the server's maximum payload and sent together;
  * what the export cannot do is done the way the contract allows (no trim: ignored; no
  * WRITE_ZEROES: zeroes written; no base:allocation: everything is data). Reads can also finish on
- * the connection's reader thread ({@link AsynchronousReads}), and writes take their payload
- * straight from a file ({@link TransferredWrites}).
+ * the connection's reader thread ({@link AsynchronousReads}), and so can writes and zeroings
+ * ({@link AsynchronousWrites}); writes can also take their payload straight from a file
+ * ({@link TransferredWrites}).
  */
-public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, TransferredWrites {
+public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
 
     private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
 
@@ -139,7 +142,82 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Tra
         }
         Completion each = parts.size() == 1 ? then : new AllParts(parts.size(), then);
         for (Part part : parts) {
-            transmission.sendLater(CommandType.READ, 0, part.offset(), part.length(), part.bytes(), each);
+            transmission.sendLater(CommandType.READ, 0, part.offset(), part.length(), null, part.bytes(), each);
+        }
+    }
+
+    /** Sends the WRITEs (split at the maximum payload) and returns; {@code then} runs once all are done. */
+    @Override
+    public void writeLater(long offset, ByteBuffer src, Completion then) {
+        if (has(TransmissionFlag.READ_ONLY)) {
+            then.done(RequestException.readOnly("write", this));
+            return;
+        }
+        List<Part> parts = parts(offset, src);
+        if (parts.isEmpty()) {
+            then.done(null);
+            return;
+        }
+        Completion each = parts.size() == 1 ? then : new AllParts(parts.size(), then);
+        for (Part part : parts) {
+            transmission.sendLater(CommandType.WRITE, 0, part.offset(), part.length(), part.bytes(), null, each);
+        }
+    }
+
+    /**
+     * As {@link #zero} with {@link ZeroFlags#PUNCH}: WRITE_ZEROES split at 32-bit lengths, or
+     * without it zeroes written. The pieces go out one after another, each once the one before is
+     * done, so that a huge range never has more than one request in flight.
+     */
+    @Override
+    public void zeroLater(long offset, long length, Completion then) {
+        if (has(TransmissionFlag.READ_ONLY)) {
+            then.done(RequestException.readOnly("zero", this));
+            return;
+        }
+        boolean command = has(TransmissionFlag.SEND_WRITE_ZEROES);
+        long piece = command ? maxCommand : Math.min(ZEROES.capacity(), maxPayload);
+        new OneByOne(offset, offset + length, piece, then, (at, n, done) -> {
+            if (command) {
+                transmission.sendLater(CommandType.WRITE_ZEROES, 0, at, n, null, null, done);
+            } else {
+                transmission.sendLater(CommandType.WRITE, 0, at, n, ZEROES.duplicate().limit((int) n), null, done);
+            }
+        }).done(null);
+    }
+
+    /** Sends the pieces of a range one at a time, the next from the completion of the one before. */
+    private static final class OneByOne implements Completion {
+        @FunctionalInterface
+        interface Sender {
+            void send(long offset, long length, Completion done);
+        }
+
+        private final long end;
+        private final long piece;
+        private final Completion then;
+        private final Sender sender;
+        private long at;
+
+        OneByOne(long offset, long end, long piece, Completion then, Sender sender) {
+            this.at = offset;
+            this.end = end;
+            this.piece = piece;
+            this.then = then;
+            this.sender = sender;
+        }
+
+        /** The piece before is done (null: none yet): sends the next, or tells {@code then} after a failure or the last. */
+        @Override
+        public void done(IOException failure) {
+            if (failure != null || at >= end) {
+                then.done(failure);
+                return;
+            }
+            long n = Math.min(piece, end - at);
+            long from = at;
+            at += n;
+            sender.send(from, n, this);
         }
     }
 

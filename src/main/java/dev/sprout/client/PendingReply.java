@@ -1,6 +1,6 @@
 package dev.sprout.client;
 
-import dev.sprout.block.AsynchronousReads.Completion;
+import dev.sprout.block.Completion;
 import dev.sprout.block.BlockException;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;

@@ -1,6 +1,6 @@
 package dev.sprout.client;
 
-import dev.sprout.block.AsynchronousReads.Completion;
+import dev.sprout.block.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.TransferredWrites;
@@ -84,23 +84,26 @@ final class Transmission implements AutoCloseable {
     }
 
     /**
-     * Sends a request without payload whose outcome goes to {@code then}, on the reader thread (or
-     * on the sending thread when it cannot be sent), and returns at once. A completion may send the
+     * Sends a request whose outcome goes to {@code then}, on the reader thread (or on the sending
+     * thread when it cannot be sent), and returns at once; {@code payload} (a WRITE's, else null)
+     * follows the header and {@code data} receives a READ's bytes. A completion may send the
      * next request: the reader gives back a request's slot before it runs the completion. When all
      * {@link #MAX_IN_FLIGHT} are out, as with more read chains than that, or another connection's
      * completion having taken the slot, a virtual thread waits for one: the caller may be a reader,
      * and a reader that waited for a request only readers free would never read again.
      */
-    void sendLater(CommandType type, int flags, long offset, long length, ByteBuffer data, Completion then) {
+    void sendLater(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data,
+                   Completion then) {
         PendingReply reply = new PendingReply(type.name(), offset, length, data, then);
+        Message message = payload == null ? wire::write : header -> wire.write(header, payload);
         if (closing) {
             reply.abandon(closed(type));
         } else if (slots.tryAcquire()) {
-            transmit(reply, type, flags, wire::write);
+            transmit(reply, type, flags, message);
         } else {
             Thread.startVirtualThread(() -> {
                 slots.acquireUninterruptibly();
-                transmit(reply, type, flags, wire::write);
+                transmit(reply, type, flags, message);
             });
         }
     }

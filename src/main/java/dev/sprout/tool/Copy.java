@@ -2,7 +2,9 @@ package dev.sprout.tool;
 
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.AsynchronousReads;
+import dev.sprout.block.AsynchronousWrites;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Completion;
 import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
@@ -10,11 +12,14 @@ import dev.sprout.block.ZeroFlags;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -136,9 +141,11 @@ public final class Copy {
     }
 
     private Summary run() throws IOException {
-        CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize, this::zero);
-        if (source instanceof AsynchronousReads reads && !(destination instanceof AsynchronousReads)) {
-            copyWhereReadsFinish(reads, chunks);
+        CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize);
+        if (source instanceof AsynchronousReads reads && destination instanceof AsynchronousWrites writes) {
+            copyWhereReadsFinish(reads, chunks, writes);
+        } else if (source instanceof AsynchronousReads reads && !destination.latencyBound()) {
+            copyWhereReadsFinish(reads, chunks, null);
         } else {
             copyOnThreads(chunks);
         }
@@ -170,11 +177,19 @@ public final class Copy {
                 threads.submit(() -> {
                     ByteBuffer buffer = null; // made for the first chunk: a small copy needs few
                     try {
-                        for (CopyChunks.Chunk chunk; failure.get() == null && (chunk = chunks.next()) != null; ) {
-                            if (buffer == null) {
-                                buffer = PageAlignedBuffer.allocate(chunkSize);
+                        for (CopyChunks.Piece piece; failure.get() == null && (piece = chunks.next()) != null; ) {
+                            switch (piece) {
+                                case CopyChunks.Zeroes zeroes -> zero(zeroes.offset(), zeroes.length());
+                                case CopyChunks.Chunk chunk -> {
+                                    if (buffer == null) {
+                                        buffer = PageAlignedBuffer.allocate(chunkSize);
+                                    }
+                                    writeChunk(chunk.length(), chunkData(chunk, buffer));
+                                }
+                                case CopyChunks.ExtentsNeeded ignored -> {
+                                    // only nextWithoutWaiting() gives it; next() waits for the extents
+                                }
                             }
-                            writeChunk(chunk.length(), chunkData(chunk, buffer));
                         }
                     } catch (IOException | RuntimeException e) {
                         fail(e);
@@ -185,19 +200,27 @@ public final class Copy {
     }
 
     /**
-     * For a source whose reads finish on a thread of its own (an NBD connection's reader), and a
-     * destination that is not remote: {@code requests} reads in flight (by default {@link
-     * #READS_IN_FLIGHT}), each chunk written by the thread its bytes arrived on, which then sends
-     * the read of the next chunk (as nbdcopy's workers do). No thread waits for a read, and no
-     * chunk changes threads: copying 2 GiB out of nbdkit made 13,600 futex calls through virtual
-     * threads. A chain whose next chunk needs the source's extents asks for them on a virtual
-     * thread: the reader cannot wait for its own reply.
+     * For a source whose reads finish on a thread of its own (an NBD connection's reader):
+     * {@code requests} chains (by default {@link #READS_IN_FLIGHT}), each with one request in
+     * flight at a time, and no thread waiting for any of them.
+     * <ul>
+     * <li>Into a destination that is not remote ({@code writes} null), each chunk is written by the
+     *     thread its bytes arrived on, which then sends the read of the next chunk (as nbdcopy's
+     *     workers do), and no chunk changes threads: copying 2 GiB out of nbdkit made 13,600 futex
+     *     calls through virtual threads.</li>
+     * <li>Into one whose writes finish on a thread of its own (another NBD export), the read's
+     *     completion starts the chunk's writes, and the last write's completion the next read.
+     *     Copying 2 GiB of data between two nbdkit exports on 2 cores took 1.25 s with 8 threads
+     *     each waiting for a read and then its write, 1.09 s this way (nbdcopy 1.08 s).</li>
+     * </ul>
+     * A chain whose next piece needs the source's extents asks for them on a virtual thread: the
+     * reader cannot wait for its own reply.
      */
-    private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks) {
+    private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks, AsynchronousWrites writes) {
         int chains = options.requestsOr(READS_IN_FLIGHT);
         CountDownLatch finished = new CountDownLatch(chains);
         for (int i = 0; i < chains; i++) {
-            new ReadChain(reads, chunks, finished).next(true);
+            new Chain(reads, writes, chunks, finished).next(true);
         }
         try {
             finished.await();
@@ -207,44 +230,66 @@ public final class Copy {
         }
     }
 
-    /** One request slot of {@link #copyWhereReadsFinish}: read a chunk, write it, read the next. */
-    private final class ReadChain implements AsynchronousReads.Completion {
+    /**
+     * One request slot of {@link #copyWhereReadsFinish}: read a chunk, write it, read the next;
+     * zero ranges are zeroed (or skipped on a fresh destination) in turn.
+     */
+    private final class Chain implements Completion {
         private final AsynchronousReads reads;
+        /** Where writes finish on a thread of their own; null to write each chunk where it arrives. */
+        private final AsynchronousWrites writes;
         private final CopyChunks chunks;
         private final CountDownLatch finished;
         /** Made for the first chunk; a small copy needs few. */
         private ByteBuffer buffer;
         private CopyChunks.Chunk chunk;
 
-        ReadChain(AsynchronousReads reads, CopyChunks chunks, CountDownLatch finished) {
+        Chain(AsynchronousReads reads, AsynchronousWrites writes, CopyChunks chunks, CountDownLatch finished) {
             this.reads = reads;
+            this.writes = writes;
             this.chunks = chunks;
             this.finished = finished;
         }
 
         /**
-         * Sends the read of the next chunk, or ends the chain when there is none or the copy
+         * Starts the next piece's request, or ends the chain when there is none or the copy
          * failed; {@code mayWait} says whether this thread may wait for the source's extents.
          */
         void next(boolean mayWait) {
-            try {
-                chunk = failure.get() != null ? null : mayWait ? chunks.next() : chunks.nextWithoutWaiting();
-            } catch (IOException | RuntimeException e) {
-                fail(e);
-                chunk = null;
-            }
-            if (chunk == null) {
-                finished.countDown();
-            } else if (chunk == CopyChunks.EXTENTS_NEEDED) {
-                Thread.startVirtualThread(() -> next(true));
-            } else {
-                if (buffer == null) {
-                    buffer = PageAlignedBuffer.allocate(chunkSize);
+            while (true) {
+                CopyChunks.Piece piece;
+                try {
+                    piece = failure.get() != null ? null : mayWait ? chunks.next() : chunks.nextWithoutWaiting();
+                } catch (IOException | RuntimeException e) {
+                    fail(e);
+                    piece = null;
                 }
-                reads.readLater(chunk.offset(), buffer.clear().limit(chunk.length()), this);
+                switch (piece) {
+                    case null -> finished.countDown();
+                    case CopyChunks.ExtentsNeeded ignored -> Thread.startVirtualThread(() -> next(true));
+                    case CopyChunks.Zeroes zeroes when writes != null && !options.freshDestination() ->
+                            writes.zeroLater(zeroes.offset(), zeroes.length(), credited(zeroes.length(), 0, this::written));
+                    case CopyChunks.Zeroes zeroes -> {
+                        try {
+                            zero(zeroes.offset(), zeroes.length());
+                        } catch (IOException | RuntimeException e) {
+                            fail(e);
+                        }
+                        continue; // the next piece, on this thread
+                    }
+                    case CopyChunks.Chunk next -> {
+                        chunk = next;
+                        if (buffer == null) {
+                            buffer = PageAlignedBuffer.allocate(chunkSize);
+                        }
+                        reads.readLater(next.offset(), buffer.clear().limit(next.length()), this);
+                    }
+                }
+                return;
             }
         }
 
+        /** The chunk's read is done: write it here, or start its writes. */
         @Override
         public void done(IOException readFailure) {
             try {
@@ -252,12 +297,62 @@ public final class Copy {
                     throw readFailure;
                 }
                 ByteBuffer bytes = buffer.clear().limit(chunk.length());
-                writeChunk(chunk.length(), new ChunkData.InMemory(destination, chunk.offset(), bytes));
+                ChunkData data = new ChunkData.InMemory(destination, chunk.offset(), bytes);
+                if (writes != null) {
+                    writeLater(runs(chunk.length(), data), bytes);
+                    return;
+                }
+                writeChunk(chunk.length(), data);
             } catch (IOException | RuntimeException e) {
                 fail(e);
             }
             next(false);
         }
+
+        /** Starts the writes of the chunk's runs; the last one to finish goes on to the next piece. */
+        private void writeLater(List<Run> runs, ByteBuffer bytes) {
+            long offset = chunk.offset();
+            AtomicInteger left = new AtomicInteger(runs.size());
+            Completion each = failed -> {
+                if (failed != null) {
+                    fail(failed);
+                }
+                if (left.decrementAndGet() == 0) {
+                    next(false);
+                }
+            };
+            for (Run run : runs) {
+                int length = run.to() - run.from();
+                if (!run.zero()) {
+                    ByteBuffer piece = bytes.slice(run.from(), length);
+                    writes.writeLater(offset + run.from(), piece, credited(length, length, each));
+                } else if (options.freshDestination()) {
+                    progress.advance(length);
+                    each.done(null);
+                } else {
+                    writes.zeroLater(offset + run.from(), length, credited(length, 0, each));
+                }
+            }
+        }
+
+        /** A write's completion after the piece before is done: on to the next piece. */
+        private void written(IOException failed) {
+            if (failed != null) {
+                fail(failed);
+            }
+            next(false);
+        }
+    }
+
+    /** {@code then}, after counting {@code length} bytes done ({@code data} of them data) when there was no failure. */
+    private Completion credited(long length, long data, Completion then) {
+        return failed -> {
+            if (failed == null) {
+                dataBytes.addAndGet(data);
+                progress.advance(length);
+            }
+            then.done(failed);
+        };
     }
 
     /**
@@ -302,12 +397,16 @@ public final class Copy {
         return new ChunkData.InMemory(destination, chunk.offset(), bytes);
     }
 
+    /** Bytes {@code from} to {@code to} of a chunk: all zeroes, or data. */
+    private record Run(int from, int to, boolean zero) {
+    }
+
     /**
-     * Writes a chunk, data only: zero detection at 64 KiB granularity, so a chunk with a little
-     * data still leaves the rest a hole.
+     * The chunk's runs of data and of zeroes, told apart at 64 KiB granularity, so a chunk with a
+     * little data still leaves the rest a hole.
      */
-    private void writeChunk(int length, ChunkData data) throws IOException {
-        long offset = data.offset();
+    private static List<Run> runs(int length, ChunkData data) throws IOException {
+        List<Run> runs = new ArrayList<>(2);
         int step = ZERO_STEP;
         int at = 0;
         boolean zero = data.isZero(0, Math.min(length, step));
@@ -321,15 +420,24 @@ public final class Copy {
                 }
                 runEnd = Math.min(length, runEnd + step);
             }
-            if (zero) {
-                zero(offset + at, runEnd - at);
-            } else {
-                data.write(at, runEnd);
-                dataBytes.addAndGet(runEnd - at);
-                progress.advance(runEnd - at);
-            }
+            runs.add(new Run(at, runEnd, zero));
             at = runEnd;
             zero = next;
+        }
+        return runs;
+    }
+
+    /** Writes a chunk, data only: its zero runs are zeroed, or skipped on a fresh destination. */
+    private void writeChunk(int length, ChunkData data) throws IOException {
+        long offset = data.offset();
+        for (Run run : runs(length, data)) {
+            if (run.zero()) {
+                zero(offset + run.from(), run.to() - run.from());
+            } else {
+                data.write(run.from(), run.to());
+                dataBytes.addAndGet(run.to() - run.from());
+                progress.advance(run.to() - run.from());
+            }
         }
     }
 

@@ -10,32 +10,39 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The data chunks of a copy, handed out one at a time to whichever worker asks next, in offset
- * order: the source's extents are walked as the copy goes, data ranges are cut into chunks of at
- * most {@code chunkSize} bytes, and zero ranges go to {@link ZeroRanges} instead. Every range is
+ * The pieces of a copy, handed out one at a time to whichever worker asks next, in offset order:
+ * the source's extents are walked as the copy goes, data ranges are cut into chunks of at most
+ * {@code chunkSize} bytes, and zero ranges are handed out whole. Every range is
  * aligned to whole blocks: zero ranges shrink to them, data grows to them, so a block holding
  * both is data. Chunks are cut at multiples of {@code chunkSize} (a power of two), so that only a
  * data range's ends can fall inside a destination's preferred block (a qcow2 cluster, say).
  */
 final class CopyChunks {
 
+    /** What {@link #next} hands out. */
+    sealed interface Piece permits Chunk, Zeroes, ExtentsNeeded {
+    }
+
     /** A range of data to copy. */
-    record Chunk(long offset, int length) {
+    record Chunk(long offset, int length) implements Piece {
     }
 
-    /** From {@link #nextWithoutWaiting}: the next chunk needs the source's extents first. */
-    static final Chunk EXTENTS_NEEDED = new Chunk(-1, 0);
-
-    /** Where the ranges the source reports as zeroes go (skipped or zeroed on the destination). */
-    @FunctionalInterface
-    interface ZeroRanges {
-        void zero(long offset, long length) throws IOException;
+    /**
+     * A range the source reports as zeroes, to skip or to zero on the destination. It is handed
+     * out like a chunk, so that zeroing it (slow on some destinations) holds up no other worker.
+     */
+    record Zeroes(long offset, long length) implements Piece {
     }
+
+    /** From {@link #nextWithoutWaiting}: the next piece needs the source's extents first. */
+    record ExtentsNeeded() implements Piece {
+    }
+
+    static final ExtentsNeeded EXTENTS_NEEDED = new ExtentsNeeded();
 
     private final BlockDevice source;
     private final Grid grid;
     private final int chunkSize;
-    private final ZeroRanges zeroes;
     private final long size;
     /** Guards the fields below; not held while the source is asked for extents. */
     private final ReentrantLock lock = new ReentrantLock();
@@ -53,7 +60,7 @@ final class CopyChunks {
     private long dataAt;
     private long dataEnd;
 
-    CopyChunks(BlockDevice source, long align, int chunkSize, ZeroRanges zeroes) {
+    CopyChunks(BlockDevice source, long align, int chunkSize) {
         if (Integer.bitCount(chunkSize) != 1) {
             throw new IllegalArgumentException("chunk size " + chunkSize + " is not a power of two");
         }
@@ -61,24 +68,23 @@ final class CopyChunks {
         this.size = source.size();
         this.grid = new Grid(align, size);
         this.chunkSize = chunkSize;
-        this.zeroes = zeroes;
     }
 
-    /** The next chunk, or null once everything is handed out. */
-    Chunk next() throws IOException {
+    /** The next chunk or zero range, or null once everything is handed out. */
+    Piece next() throws IOException {
         return next(true);
     }
 
     /**
-     * The next chunk, null once everything is handed out, or {@link #EXTENTS_NEEDED} where
-     * {@link #next()} would wait for the source's extents (which an NBD source's reader thread,
-     * say, must not).
+     * The next chunk or zero range, null once everything is handed out, or {@link
+     * #EXTENTS_NEEDED} where {@link #next()} would wait for the source's extents (which an NBD
+     * source's reader thread, say, must not).
      */
-    Chunk nextWithoutWaiting() throws IOException {
+    Piece nextWithoutWaiting() throws IOException {
         return next(false);
     }
 
-    private Chunk next(boolean mayWait) throws IOException {
+    private Piece next(boolean mayWait) throws IOException {
         lock.lock();
         try {
             while (dataAt >= dataEnd) {
@@ -97,8 +103,8 @@ final class CopyChunks {
                 if (extent.zero()) {
                     long end = grid.down(extent.end());
                     if (end > start) {
-                        zeroes.zero(start, end - start);
                         done = end;
+                        return new Zeroes(start, end - start);
                     }
                 } else {
                     dataAt = start;

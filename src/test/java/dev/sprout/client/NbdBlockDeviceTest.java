@@ -1,8 +1,9 @@
 package dev.sprout.client;
 
 import dev.sprout.backend.MemoryBlockDevice;
-import dev.sprout.block.AsynchronousReads;
 import dev.sprout.block.BlockDevice;
+import dev.sprout.block.Capabilities;
+import dev.sprout.block.Completion;
 import dev.sprout.block.DeviceException;
 import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -265,6 +267,84 @@ class NbdBlockDeviceTest {
     }
 
     @Test
+    void writeLaterFinishesOnTheReaderThreadAcrossTheMaximumPayload() throws Exception {
+        byte[] data = new byte[40 * MiB];
+        new Random(13).nextBytes(data);
+        try (MemoryBlockDevice memory = MemoryBlockDevice.create(64 * MiB);
+             InProcessServer server = new InProcessServer(dir, memory);
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            assertThat(device.capabilities().blockSizes().maximum()).isLessThan(data.length); // sent in parts
+            ByteBuffer src = ByteBuffer.allocateDirect(data.length + 10).position(10);
+            src.put(data).position(10);
+            CompletableFuture<String> finished = new CompletableFuture<>();
+            device.writeLater(3 * MiB, src, failure -> {
+                if (failure != null) {
+                    finished.completeExceptionally(failure);
+                } else {
+                    finished.complete(Thread.currentThread().getName());
+                }
+            });
+            assertThat(finished.get(30, TimeUnit.SECONDS)).startsWith("nbd-reader");
+            assertThat(src.position()).isEqualTo(10);
+            byte[] written = new byte[data.length];
+            memory.read(3 * MiB, ByteBuffer.wrap(written));
+            assertThat(Arrays.equals(written, data)).isTrue();
+        }
+    }
+
+    /**
+     * A zeroing longer than one command carries (32-bit lengths) goes out in pieces, the next once
+     * the one before is done (however long the range, it holds one of the connection's requests),
+     * and finishes after the last.
+     */
+    @Test
+    void zeroLaterSendsALongRangeInPiecesAndFinishesAfterTheLast() throws Exception {
+        long size = 12L << 30;
+        AtomicInteger zeroings = new AtomicInteger();
+        try (MemoryBlockDevice memory = MemoryBlockDevice.create(size)) {
+            BlockDevice counted = new ForwardingBlockDevice(memory) {
+                @Override
+                public void zero(long offset, long length, ZeroFlags flags) throws IOException {
+                    zeroings.incrementAndGet();
+                    in.zero(offset, length, flags);
+                }
+            };
+            byte[] data = new byte[MiB];
+            new Random(14).nextBytes(data);
+            for (long at : new long[] {MiB, 5L << 30, 9L << 30}) {
+                memory.write(at, ByteBuffer.wrap(data), false);
+            }
+            try (InProcessServer server = new InProcessServer(dir, counted);
+                 NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+                CompletableFuture<IOException> zeroed = new CompletableFuture<>();
+                device.zeroLater(0, 10L << 30, zeroed::complete);
+                assertThat(zeroed.get(30, TimeUnit.SECONDS)).isNull();
+                assertThat(zeroings.get()).as("pieces").isEqualTo(3);
+                assertThat(memory.extents(0, 10L << 30)).allSatisfy(e -> assertThat(e.zero()).isTrue());
+            }
+        }
+    }
+
+    @Test
+    void writesAndZeroingsLaterOnAReadOnlyExportFailInTheirCompletion() throws Exception {
+        BlockDevice readOnly = new ForwardingBlockDevice(MemoryBlockDevice.create(MiB)) {
+            @Override
+            public Capabilities capabilities() {
+                return in.capabilities().readOnly();
+            }
+        };
+        try (InProcessServer server = new InProcessServer(dir, readOnly);
+             NbdBlockDevice device = NbdBlockDevice.connect(server.uri())) {
+            CompletableFuture<IOException> write = new CompletableFuture<>();
+            device.writeLater(0, ByteBuffer.allocate(4096), write::complete);
+            CompletableFuture<IOException> zero = new CompletableFuture<>();
+            device.zeroLater(0, 4096, zero::complete);
+            assertThat(write.get(30, TimeUnit.SECONDS)).isInstanceOf(RequestException.class).hasMessageContaining("read-only");
+            assertThat(zero.get(30, TimeUnit.SECONDS)).isInstanceOf(RequestException.class).hasMessageContaining("read-only");
+        }
+    }
+
+    @Test
     void aCompletionMaySendTheNextReadFromTheReaderThread() throws Exception {
         byte[] data = new byte[4 * MiB];
         new Random(12).nextBytes(data);
@@ -275,7 +355,7 @@ class NbdBlockDeviceTest {
                 ByteBuffer dst = ByteBuffer.allocateDirect(data.length);
                 CompletableFuture<Void> all = new CompletableFuture<>();
                 // 1,024 reads of 4 KiB, each sent by the completion of the one before.
-                AsynchronousReads.Completion[] chain = new AsynchronousReads.Completion[1];
+                Completion[] chain = new Completion[1];
                 int[] next = {0};
                 chain[0] = failure -> {
                     if (failure != null) {

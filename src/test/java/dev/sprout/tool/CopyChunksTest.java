@@ -39,10 +39,15 @@ class CopyChunksTest {
         }
     }
 
+    /** Every piece left, in the order handed out: "data OFFSET+LENGTH" or "zero OFFSET+LENGTH". */
     private static List<String> drain(CopyChunks chunks) throws Exception {
         List<String> out = new ArrayList<>();
-        for (CopyChunks.Chunk c; (c = chunks.next()) != null; ) {
-            out.add(c.offset() + "+" + c.length());
+        for (CopyChunks.Piece piece; (piece = chunks.next()) != null; ) {
+            out.add(switch (piece) {
+                case CopyChunks.Chunk c -> "data " + c.offset() + "+" + c.length();
+                case CopyChunks.Zeroes z -> "zero " + z.offset() + "+" + z.length();
+                case CopyChunks.ExtentsNeeded e -> throw new AssertionError("next() handed out " + e);
+            });
         }
         return out;
     }
@@ -51,13 +56,12 @@ class CopyChunksTest {
     void dataIsCutAtMultiplesOfTheChunkSizeAndGrownToWholeBlocks() throws Exception {
         Reported source = new Reported(8 * MiB, 100,
                 new Extent(0, 4 * KiB + 100, true, true), Extent.data(4 * KiB + 100, 3 * MiB), new Extent(3 * MiB + 4 * KiB + 100, 5 * MiB - 4 * KiB - 100, true, true));
-        List<String> zeroes = new ArrayList<>();
-        CopyChunks chunks = new CopyChunks(source, 4 * KiB, MiB, (offset, length) -> zeroes.add(offset + "+" + length));
+        CopyChunks chunks = new CopyChunks(source, 4 * KiB, MiB);
         // The data from 4 KiB + 100 grows down to 4 KiB and up to 3 MiB + 8 KiB; the cuts fall on whole MiB.
-        assertThat(drain(chunks)).containsExactly(4 * KiB + "+" + (MiB - 4 * KiB), MiB + "+" + MiB, 2 * MiB + "+" + MiB,
-                3 * MiB + "+" + 8 * KiB);
         // The zero ranges shrink to whole blocks and skip what the data took.
-        assertThat(zeroes).containsExactly("0+" + 4 * KiB, (3 * MiB + 8 * KiB) + "+" + (5 * MiB - 8 * KiB));
+        assertThat(drain(chunks)).containsExactly("zero 0+" + 4 * KiB,
+                "data " + 4 * KiB + "+" + (MiB - 4 * KiB), "data " + MiB + "+" + MiB, "data " + 2 * MiB + "+" + MiB,
+                "data " + 3 * MiB + "+" + 8 * KiB, "zero " + (3 * MiB + 8 * KiB) + "+" + (5 * MiB - 8 * KiB));
     }
 
     @Test
@@ -67,14 +71,16 @@ class CopyChunksTest {
             striped[i] = i % 2 == 0 ? Extent.data(i * 64L * KiB, 64 * KiB) : new Extent(i * 64L * KiB, 64 * KiB, true, true);
         }
         Reported source = new Reported(512 * KiB, 3, striped);
-        CopyChunks chunks = new CopyChunks(source, 512, MiB, (offset, length) -> { });
+        CopyChunks chunks = new CopyChunks(source, 512, MiB);
         assertThat(chunks.nextWithoutWaiting()).isSameAs(CopyChunks.EXTENTS_NEEDED);
         assertThat(source.questions).isZero();
         assertThat(chunks.next()).isEqualTo(new CopyChunks.Chunk(0, 64 * KiB));
+        assertThat(chunks.nextWithoutWaiting()).isEqualTo(new CopyChunks.Zeroes(64 * KiB, 64 * KiB));
         assertThat(chunks.nextWithoutWaiting()).isEqualTo(new CopyChunks.Chunk(128 * KiB, 64 * KiB));
         assertThat(chunks.nextWithoutWaiting()).isSameAs(CopyChunks.EXTENTS_NEEDED); // the first 3 extents are used up
         assertThat(source.questions).isEqualTo(1);
-        assertThat(drain(chunks)).containsExactly(256 * KiB + "+" + 64 * KiB, 384 * KiB + "+" + 64 * KiB);
+        assertThat(drain(chunks)).containsExactly("zero " + 192 * KiB + "+" + 64 * KiB, "data " + 256 * KiB + "+" + 64 * KiB,
+                "zero " + 320 * KiB + "+" + 64 * KiB, "data " + 384 * KiB + "+" + 64 * KiB, "zero " + 448 * KiB + "+" + 64 * KiB);
         assertThat(source.questions).isEqualTo(3);
         assertThat(chunks.nextWithoutWaiting()).isNull();
     }
@@ -82,7 +88,7 @@ class CopyChunksTest {
     @Test
     void aChunkSizeThatIsNotAPowerOfTwoIsRefused() {
         BlockDevice source = MemoryBlockDevice.create(MiB);
-        assertThatThrownBy(() -> new CopyChunks(source, 512, 3 * MiB, (o, l) -> { }))
+        assertThatThrownBy(() -> new CopyChunks(source, 512, 3 * MiB))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }
