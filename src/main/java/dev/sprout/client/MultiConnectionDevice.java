@@ -26,7 +26,8 @@ import java.util.function.Consumer;
  * completed on any connection", so several clients see one consistent export); a flush is still
  * sent on every connection, as nbdcopy does.
  */
-public final class MultiConnectionDevice implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
+public final class MultiConnectionDevice
+        implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
 
     private final List<NbdBlockDevice> connections;
     private final AtomicInteger next = new AtomicInteger();

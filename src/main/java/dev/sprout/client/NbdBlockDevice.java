@@ -207,7 +207,10 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
             this.sender = sender;
         }
 
-        /** The piece before is done (null: none yet): sends the next, or tells {@code then} after a failure or the last. */
+        /**
+         * The piece before is done (null: none yet): sends the next, or tells {@code then} after a
+         * failure or the last.
+         */
         @Override
         public void done(IOException failure) {
             if (failure != null || at >= end) {

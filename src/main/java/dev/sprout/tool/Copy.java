@@ -267,8 +267,10 @@ public final class Copy {
                 switch (piece) {
                     case null -> finished.countDown();
                     case CopyChunks.ExtentsNeeded ignored -> Thread.startVirtualThread(() -> next(true));
-                    case CopyChunks.Zeroes zeroes when writes != null && !options.freshDestination() ->
-                            writes.zeroLater(zeroes.offset(), zeroes.length(), credited(zeroes.length(), 0, this::written));
+                    case CopyChunks.Zeroes zeroes when writes != null && !options.freshDestination() -> {
+                        Completion then = credited(zeroes.length(), 0, thenNext(1));
+                        writes.zeroLater(zeroes.offset(), zeroes.length(), then);
+                    }
                     case CopyChunks.Zeroes zeroes -> {
                         try {
                             zero(zeroes.offset(), zeroes.length());
@@ -312,15 +314,7 @@ public final class Copy {
         /** Starts the writes of the chunk's runs; the last one to finish goes on to the next piece. */
         private void writeLater(List<Run> runs, ByteBuffer bytes) {
             long offset = chunk.offset();
-            AtomicInteger left = new AtomicInteger(runs.size());
-            Completion each = failed -> {
-                if (failed != null) {
-                    fail(failed);
-                }
-                if (left.decrementAndGet() == 0) {
-                    next(false);
-                }
-            };
+            Completion each = thenNext(runs.size());
             for (Run run : runs) {
                 int length = run.to() - run.from();
                 if (!run.zero()) {
@@ -335,12 +329,17 @@ public final class Copy {
             }
         }
 
-        /** A write's completion after the piece before is done: on to the next piece. */
-        private void written(IOException failed) {
-            if (failed != null) {
-                fail(failed);
-            }
-            next(false);
+        /** A completion for {@code requests} requests: once the last is done, on to the next piece. */
+        private Completion thenNext(int requests) {
+            AtomicInteger left = new AtomicInteger(requests);
+            return failed -> {
+                if (failed != null) {
+                    fail(failed);
+                }
+                if (left.decrementAndGet() == 0) {
+                    next(false);
+                }
+            };
         }
     }
 

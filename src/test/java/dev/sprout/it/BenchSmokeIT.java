@@ -37,7 +37,8 @@ class BenchSmokeIT {
             "null", List.of("nbdkit"));
     /** The copy pair: {@code sprout copy} against nbdcopy and qemu-img convert, as clients. */
     private static final List<String> TOOL_COPIES =
-            List.of("copy-file-to-file", "copy-nbd-to-file", "copy-file-to-nbd", "copy-file-to-nbd-tcp");
+            List.of("copy-file-to-file", "copy-nbd-to-file", "copy-file-to-nbd", "copy-file-to-nbd-tcp",
+                    "copy-nbd-to-nbd");
     private static final List<String> SCALE_FIGURES = List.of(
             "rss-per-GiB-written", "block-status-7E-1000-blocks", "startup-to-first-reply");
 
