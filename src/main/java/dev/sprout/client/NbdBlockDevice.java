@@ -135,14 +135,23 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
     /** Sends the READs (split at the maximum payload) and returns; {@code then} runs once all are in. */
     @Override
     public void readLater(long offset, ByteBuffer dst, Completion then) {
-        List<Part> parts = parts(offset, dst);
+        inPartsLater(CommandType.READ, offset, dst, then);
+    }
+
+    /** A READ into {@code buffer} or a WRITE from it, sent in parts; {@code then} runs once all are done. */
+    private void inPartsLater(CommandType type, long offset, ByteBuffer buffer, Completion then) {
+        List<Part> parts = parts(offset, buffer);
         if (parts.isEmpty()) {
             then.done(null);
             return;
         }
         Completion each = parts.size() == 1 ? then : new AllParts(parts.size(), then);
         for (Part part : parts) {
-            transmission.sendLater(CommandType.READ, 0, part.offset(), part.length(), null, part.bytes(), each);
+            if (type == CommandType.WRITE) {
+                transmission.sendLater(type, 0, part.offset(), part.length(), part.bytes(), null, each);
+            } else {
+                transmission.sendLater(type, 0, part.offset(), part.length(), null, part.bytes(), each);
+            }
         }
     }
 
@@ -153,15 +162,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
             then.done(RequestException.readOnly("write", this));
             return;
         }
-        List<Part> parts = parts(offset, src);
-        if (parts.isEmpty()) {
-            then.done(null);
-            return;
-        }
-        Completion each = parts.size() == 1 ? then : new AllParts(parts.size(), then);
-        for (Part part : parts) {
-            transmission.sendLater(CommandType.WRITE, 0, part.offset(), part.length(), part.bytes(), null, each);
-        }
+        inPartsLater(CommandType.WRITE, offset, src, then);
     }
 
     /**
