@@ -19,6 +19,7 @@ import dev.sprout.nbd.TransmissionFlag;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,18 +74,28 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
     }
 
     private static NbdBlockDevice connect(NbdUri uri, boolean listContexts) throws IOException {
-        SocketWire wire;
-        try {
-            wire = SocketWire.connect(uri);
-        } catch (IOException e) {
-            throw new DeviceException(Errno.EIO, "cannot connect to " + uri + ": " + e.getMessage(), e);
-        }
-        try {
-            ExportInfo info = Handshake.run(wire, uri.export(), listContexts);
-            return new NbdBlockDevice(uri, info, new Transmission(wire, info));
-        } catch (IOException | RuntimeException e) {
-            wire.close();
-            throw new DeviceException(Errno.EIO, "handshake with " + uri + " failed: " + e.getMessage(), e);
+        return connect(uri, listContexts, HandshakeDeadline.LIMIT);
+    }
+
+    /** Connects within {@code limit} (see {@link HandshakeDeadline}), or fails saying so. */
+    static NbdBlockDevice connect(NbdUri uri, boolean listContexts, Duration limit) throws IOException {
+        try (HandshakeDeadline deadline = HandshakeDeadline.start(limit)) {
+            SocketWire wire;
+            try {
+                wire = SocketWire.connect(uri, deadline);
+            } catch (IOException e) {
+                throw new DeviceException(Errno.EIO, "cannot connect to " + uri + ": " + deadline.reason(e), e);
+            }
+            try {
+                ExportInfo info = Handshake.run(wire, uri.export(), listContexts);
+                if (!deadline.finish()) {
+                    throw new IOException("the deadline passed as the handshake ended");
+                }
+                return new NbdBlockDevice(uri, info, new Transmission(wire, info));
+            } catch (IOException | RuntimeException e) {
+                wire.close();
+                throw new DeviceException(Errno.EIO, "handshake with " + uri + " failed: " + deadline.reason(e), e);
+            }
         }
     }
 

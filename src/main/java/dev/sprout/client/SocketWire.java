@@ -6,6 +6,7 @@ import dev.sprout.nbd.ProtocolException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -39,14 +40,22 @@ final class SocketWire implements AutoCloseable {
         this.peer = peer;
     }
 
-    static SocketWire connect(NbdUri uri) throws IOException {
-        SocketChannel channel;
-        if (uri.address() instanceof InetSocketAddress inet) {
-            channel = SocketChannel.open(new InetSocketAddress(inet.getHostString(), inet.getPort()));
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        } else {
-            channel = SocketChannel.open(uri.address());
-            channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
+    /** Connects to the server {@code uri} names, the socket watched by {@code deadline} from before it connects. */
+    static SocketWire connect(NbdUri uri, HandshakeDeadline deadline) throws IOException {
+        boolean tcp = uri.address() instanceof InetSocketAddress;
+        SocketChannel channel = tcp ? SocketChannel.open() : SocketChannel.open(StandardProtocolFamily.UNIX);
+        deadline.watch(channel);
+        try {
+            if (uri.address() instanceof InetSocketAddress inet) {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                channel.connect(new InetSocketAddress(inet.getHostString(), inet.getPort()));
+            } else {
+                channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
+                channel.connect(uri.address());
+            }
+        } catch (IOException e) {
+            channel.close();
+            throw e;
         }
         return new SocketWire(channel, uri.text());
     }

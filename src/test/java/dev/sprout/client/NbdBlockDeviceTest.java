@@ -17,8 +17,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -237,6 +243,29 @@ class NbdBlockDeviceTest {
         assertThatThrownBy(() -> NbdBlockDevice.connect(absent))
                 .isInstanceOf(DeviceException.class).hasMessageStartingWith("cannot connect to " + absent)
                 .hasMessageNotContaining("\n");
+    }
+
+    /**
+     * A listening socket that never says a word, as a port of another protocol that waits for its
+     * client to talk first: the connection is given up after the limit, on a Unix socket and on TCP.
+     */
+    @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aServerThatNeverAnswersFailsTheHandshakeAfterTheLimit() throws Exception {
+        Path socket = dir.resolve("silent.sock");
+        try (ServerSocketChannel unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+             ServerSocketChannel tcp = ServerSocketChannel.open()) {
+            unix.bind(UnixDomainSocketAddress.of(socket));
+            tcp.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int port = ((InetSocketAddress) tcp.getLocalAddress()).getPort();
+            for (String uri : List.of("nbd+unix:///?socket=" + socket, "nbd://127.0.0.1:" + port + "/")) {
+                long start = System.nanoTime();
+                assertThatThrownBy(() -> NbdBlockDevice.connect(NbdUri.parse(uri), false, Duration.ofSeconds(1)))
+                        .isInstanceOf(DeviceException.class)
+                        .hasMessage("handshake with " + uri + " failed: no answer in 1 s (is it an NBD server?)");
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as(uri).isLessThan(Duration.ofSeconds(10));
+            }
+        }
     }
 
     @Test
