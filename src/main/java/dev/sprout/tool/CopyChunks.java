@@ -12,10 +12,10 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The pieces of a copy, handed out one at a time to whichever worker asks next, in offset order:
  * the source's extents are walked as the copy goes, data ranges are cut into chunks of at most
- * {@code chunkSize} bytes, and zero ranges are handed out whole. Every range is
- * aligned to whole blocks: zero ranges shrink to them, data grows to them, so a block holding
- * both is data. Chunks are cut at multiples of {@code chunkSize} (a power of two), so that only a
- * data range's ends can fall inside a destination's preferred block (a qcow2 cluster, say).
+ * {@code chunkSize} bytes, and zero ranges are handed out whole. Every range is aligned to whole
+ * blocks: zero ranges shrink to them, data grows to them, so a block holding both is data.
+ * Chunks are cut at multiples of {@code chunkSize} (a power of two), so that only a data range's
+ * ends can fall inside a destination's preferred block (a qcow2 cluster, say).
  */
 final class CopyChunks {
 
