@@ -33,6 +33,7 @@ final class CopyCommand implements Callable<Integer> {
     String requests = "auto";
     String connections = "auto";
     boolean flush;
+    boolean targetIsZero;
     boolean progress;
     boolean json;
 
@@ -61,6 +62,10 @@ final class CopyCommand implements Callable<Integer> {
                                 + " does not advertise multi-conn.")
                 .flag("--flush", () -> flush, v -> flush = v, "Flush the destination before finishing (fdatasync for a"
                         + " file, FLUSH for NBD): slower, but the copy is on disk when sprout exits.")
+                .flag("--target-is-zero", () -> targetIsZero, v -> targetIsZero = v,
+                        "The NBD or block-device destination reads as zeroes already (a new export, say): its holes"
+                                + " are left alone instead of zeroed, as qemu-img's --target-is-zero and nbdcopy's"
+                                + " --destination-is-zero do. A new file is always treated so.")
                 .flag("--progress", () -> progress, v -> progress = v,
                         "Show a progress bar even when stderr is not a terminal.")
                 .flag("--json", () -> json, v -> json = v,
@@ -88,7 +93,7 @@ final class CopyCommand implements Callable<Integer> {
         PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
         boolean bar = progress || System.console() != null && System.console().isTerminal();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        CopySettings settings = new CopySettings(requestCount(), flush, compression, connectionCount());
+        CopySettings settings = new CopySettings(requestCount(), flush, compression, connectionCount(), targetIsZero);
         Copy.Summary summary = new CopyJob(source, destination, output, partition, settings, bar ? stderr : null)
                 .run(new FileInputStream(FileDescriptor.in), stdout);
         if (json) {

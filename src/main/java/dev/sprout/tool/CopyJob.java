@@ -78,7 +78,7 @@ public record CopyJob(String source, String destination, OutputFormat format, In
     private Copy.Summary fromStdin(InputStream stdin) throws IOException {
         if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
             try (BlockDevice to = ImageOpener.open(destination, false); Progress bar = new Progress(to.size(), progress)) {
-                return StreamCopy.fromStream(stdin, to, false, bar);
+                return StreamCopy.fromStream(stdin, to, settings.targetIsZero(), bar);
             }
         }
         return intoNewFile(Path.of(destination),

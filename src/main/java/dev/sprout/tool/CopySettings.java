@@ -13,8 +13,13 @@ import dev.sprout.format.qcow2.Qcow2Compression;
  * @param compression compress every data cluster of a new qcow2 file this way, or null for none
  * @param connections connections to each NBD end whose server allows several (multi-conn), or
  *                    {@link MultiConnectionDevice#AUTO} to let the client decide
+ * @param targetIsZero the user says the destination reads as zeroes already (a new export or
+ *                     device), so that an NBD export or block device written in place has its
+ *                     holes left alone, as a new file's are ({@code qemu-img convert
+ *                     --target-is-zero}, {@code nbdcopy --destination-is-zero})
  */
-public record CopySettings(int requests, boolean flush, Qcow2Compression compression, int connections) {
+public record CopySettings(int requests, boolean flush, Qcow2Compression compression, int connections,
+                           boolean targetIsZero) {
 
     public CopySettings {
         if (requests < 1 && requests != Copy.AUTO_REQUESTS) {
@@ -27,7 +32,7 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
 
     /** The defaults: requests and connections decided per end, no final flush, no compression. */
     public static CopySettings defaults() {
-        return new CopySettings(Copy.AUTO_REQUESTS, false, null, MultiConnectionDevice.AUTO);
+        return new CopySettings(Copy.AUTO_REQUESTS, false, null, MultiConnectionDevice.AUTO, false);
     }
 
     /** {@link #requests}, or {@code automatic} when that is {@link Copy#AUTO_REQUESTS}. */
@@ -35,7 +40,8 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
         return requests == Copy.AUTO_REQUESTS ? automatic : requests;
     }
 
+    /** The copy's options; {@code freshDestination} for a new file, and for any destination with {@link #targetIsZero}. */
     Copy.Options options(boolean freshDestination) {
-        return new Copy.Options(requests, freshDestination, flush);
+        return new Copy.Options(requests, freshDestination || targetIsZero, flush);
     }
 }

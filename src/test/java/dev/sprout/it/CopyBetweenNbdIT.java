@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,6 +59,38 @@ class CopyBetweenNbdIT {
             Cmd.Result info = Cmd.run("nbdinfo", unix(toNoZero)).assertSuccess();
             assertThat(info.stdout()).as("the nozero filter's export").contains("can_zero: false");
             copyOverUsedExport(image, unix(from), unix(toNoZero));
+        }
+    }
+
+    /**
+     * {@code --target-is-zero}: the user vouches that the destination reads as zeroes, so its holes
+     * are left alone. Into a new export the copy is exact; into a used one the old bytes stay in
+     * the holes, which shows nothing was zeroed. From a file and from an NBD export alike.
+     */
+    @Test
+    void withTargetIsZeroTheDestinationsHolesAreLeftAlone() throws Exception {
+        Path image = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), SIZE, 33);
+        Path from = dir.resolve("from.sock");
+        Path fresh = dir.resolve("fresh.sock");
+        Path used = dir.resolve("used.sock");
+        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, from,
+                     "nbdkit", "-f", "-r", "-U", from.toString(), "file", image.toString());
+             NbdClientInteropIT.Server ignored2 = NbdClientInteropIT.Server.start(dir, fresh,
+                     "nbdkit", "-f", "-U", fresh.toString(), "memory", String.valueOf(SIZE));
+             NbdClientInteropIT.Server ignored3 = NbdClientInteropIT.Server.start(dir, used,
+                     "nbdkit", "-f", "-U", used.toString(), "memory", String.valueOf(SIZE))) {
+            for (String source : List.of(image.toString(), unix(from))) {
+                sprout("copy", "--target-is-zero", source, unix(fresh)).assertSuccess();
+                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(fresh)).assertSuccess();
+
+                Path junk = dir.resolve("junk.img");
+                Cmd.run("dd", "if=/dev/urandom", "of=" + junk, "bs=1M", "count=" + SIZE / MiB, "status=none").assertSuccess();
+                sprout("copy", junk.toString(), unix(used)).assertSuccess();
+                sprout("copy", "--target-is-zero", source, unix(used)).assertSuccess();
+                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(used)).assertExit(1);
+                sprout("copy", source, unix(used)).assertSuccess();
+                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(used)).assertSuccess();
+            }
         }
     }
 
