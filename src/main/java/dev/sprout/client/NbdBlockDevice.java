@@ -169,8 +169,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
     /** Sends the WRITEs (split at the maximum payload) and returns; {@code then} runs once all are done. */
     @Override
     public void writeLater(long offset, ByteBuffer src, Completion then) {
-        if (has(TransmissionFlag.READ_ONLY)) {
-            then.done(RequestException.readOnly("write", this));
+        if (refusedAsReadOnly("write", then)) {
             return;
         }
         inPartsLater(CommandType.WRITE, offset, src, then);
@@ -183,8 +182,7 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
      */
     @Override
     public void zeroLater(long offset, long length, Completion then) {
-        if (has(TransmissionFlag.READ_ONLY)) {
-            then.done(RequestException.readOnly("zero", this));
+        if (refusedAsReadOnly("zero", then)) {
             return;
         }
         boolean command = has(TransmissionFlag.SEND_WRITE_ZEROES);
@@ -196,6 +194,15 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
                 transmission.sendLater(CommandType.WRITE, 0, at, n, ZEROES.duplicate().limit((int) n), null, done);
             }
         }).done(null);
+    }
+
+    /** For a request that finishes later: on a read-only export, tells {@code then} so and returns true. */
+    private boolean refusedAsReadOnly(String operation, Completion then) {
+        if (!has(TransmissionFlag.READ_ONLY)) {
+            return false;
+        }
+        then.done(RequestException.readOnly(operation, this));
+        return true;
     }
 
     /** Sends the pieces of a range one at a time, the next from the completion of the one before. */

@@ -279,13 +279,7 @@ class NbdBlockDeviceTest {
                 assertThat(device.capabilities().blockSizes().maximum()).isLessThan(data.length); // sent in parts
                 ByteBuffer dst = ByteBuffer.allocateDirect(data.length + 10).position(10);
                 CompletableFuture<String> finished = new CompletableFuture<>();
-                device.readLater(3 * MiB, dst, failure -> {
-                    if (failure != null) {
-                        finished.completeExceptionally(failure);
-                    } else {
-                        finished.complete(Thread.currentThread().getName());
-                    }
-                });
+                device.readLater(3 * MiB, dst, threadOf(finished));
                 assertThat(finished.get(30, TimeUnit.SECONDS)).startsWith("nbd-reader");
                 assertThat(dst.position()).isEqualTo(10);
                 byte[] read = new byte[data.length];
@@ -306,13 +300,7 @@ class NbdBlockDeviceTest {
             ByteBuffer src = ByteBuffer.allocateDirect(data.length + 10).position(10);
             src.put(data).position(10);
             CompletableFuture<String> finished = new CompletableFuture<>();
-            device.writeLater(3 * MiB, src, failure -> {
-                if (failure != null) {
-                    finished.completeExceptionally(failure);
-                } else {
-                    finished.complete(Thread.currentThread().getName());
-                }
-            });
+            device.writeLater(3 * MiB, src, threadOf(finished));
             assertThat(finished.get(30, TimeUnit.SECONDS)).startsWith("nbd-reader");
             assertThat(src.position()).isEqualTo(10);
             byte[] written = new byte[data.length];
@@ -448,6 +436,17 @@ class NbdBlockDeviceTest {
             assertThat(next.getNow(null)).isInstanceOf(DeviceException.class).hasMessageContaining("a broken completion");
             assertThatThrownBy(() -> device.read(0, ByteBuffer.allocate(4096))).isInstanceOf(DeviceException.class);
         }
+    }
+
+    /** A completion that completes {@code finished} with the name of the thread it ran on, or with its failure. */
+    private static Completion threadOf(CompletableFuture<String> finished) {
+        return failure -> {
+            if (failure != null) {
+                finished.completeExceptionally(failure);
+            } else {
+                finished.complete(Thread.currentThread().getName());
+            }
+        };
     }
 
     private static List<Extent> memoryExtents(BlockDevice memory) throws Exception {

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,16 +32,40 @@ class CopyBetweenNbdIT {
         return "nbd+unix:///?socket=" + socket;
     }
 
-    /** Fills the export with random bytes, then copies {@code source}'s export over it and compares. */
-    private void copyOverUsedExport(Path image, String source, String destination) throws Exception {
+    /** {@code qemu-img compare} of the source image with an export: exit 0 identical, 1 different. */
+    private static Cmd.Result compare(Path image, String export) {
+        return Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), export);
+    }
+
+    /** nbdkit serving {@code image} read-only on {@code socket}. */
+    private NbdClientInteropIT.Server nbdkitFile(Path socket, Path image) throws Exception {
+        return NbdClientInteropIT.Server.start(dir, socket, "nbdkit", "-f", "-r", "-U", socket.toString(), "file",
+                image.toString());
+    }
+
+    /** nbdkit serving a new memory export of {@link #SIZE} bytes on {@code socket}, behind {@code filters}. */
+    private NbdClientInteropIT.Server nbdkitMemory(Path socket, String... filters) throws Exception {
+        List<String> command = new ArrayList<>(List.of("nbdkit", "-f", "-U", socket.toString()));
+        command.addAll(List.of(filters));
+        command.addAll(List.of("memory", String.valueOf(SIZE)));
+        return NbdClientInteropIT.Server.start(dir, socket, command.toArray(String[]::new));
+    }
+
+    /** Fills the export with random bytes, so that every hole of a copy must be zeroed there. */
+    private void fillWithJunk(String export) {
         Path junk = dir.resolve("junk.img");
         Cmd.run("dd", "if=/dev/urandom", "of=" + junk, "bs=1M", "count=" + SIZE / MiB, "status=none").assertSuccess();
-        sprout("copy", junk.toString(), destination).assertSuccess();
-        Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), destination).assertExit(1);
+        sprout("copy", junk.toString(), export).assertSuccess();
+    }
+
+    /** Fills the export with random bytes, then copies {@code source}'s export over it and compares. */
+    private void copyOverUsedExport(Path image, String source, String destination) {
+        fillWithJunk(destination);
+        compare(image, destination).assertExit(1);
 
         Cmd.Result copy = sprout("copy", source, destination).assertSuccess();
         assertThat(copy.stderr()).contains("copied 64.0M");
-        Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), destination).assertSuccess();
+        compare(image, destination).assertSuccess();
     }
 
     @Test
@@ -49,12 +74,9 @@ class CopyBetweenNbdIT {
         Path from = dir.resolve("from.sock");
         Path to = dir.resolve("to.sock");
         Path toNoZero = dir.resolve("tonz.sock");
-        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, from,
-                     "nbdkit", "-f", "-r", "-U", from.toString(), "file", image.toString());
-             NbdClientInteropIT.Server ignored2 = NbdClientInteropIT.Server.start(dir, to,
-                     "nbdkit", "-f", "-U", to.toString(), "memory", String.valueOf(SIZE));
-             NbdClientInteropIT.Server ignored3 = NbdClientInteropIT.Server.start(dir, toNoZero,
-                     "nbdkit", "-f", "-U", toNoZero.toString(), "--filter=nozero", "memory", String.valueOf(SIZE))) {
+        try (NbdClientInteropIT.Server ignored = nbdkitFile(from, image);
+             NbdClientInteropIT.Server ignored2 = nbdkitMemory(to);
+             NbdClientInteropIT.Server ignored3 = nbdkitMemory(toNoZero, "--filter=nozero")) {
             copyOverUsedExport(image, unix(from), unix(to));
             Cmd.Result info = Cmd.run("nbdinfo", unix(toNoZero)).assertSuccess();
             assertThat(info.stdout()).as("the nozero filter's export").contains("can_zero: false");
@@ -73,23 +95,18 @@ class CopyBetweenNbdIT {
         Path from = dir.resolve("from.sock");
         Path fresh = dir.resolve("fresh.sock");
         Path used = dir.resolve("used.sock");
-        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, from,
-                     "nbdkit", "-f", "-r", "-U", from.toString(), "file", image.toString());
-             NbdClientInteropIT.Server ignored2 = NbdClientInteropIT.Server.start(dir, fresh,
-                     "nbdkit", "-f", "-U", fresh.toString(), "memory", String.valueOf(SIZE));
-             NbdClientInteropIT.Server ignored3 = NbdClientInteropIT.Server.start(dir, used,
-                     "nbdkit", "-f", "-U", used.toString(), "memory", String.valueOf(SIZE))) {
+        try (NbdClientInteropIT.Server ignored = nbdkitFile(from, image);
+             NbdClientInteropIT.Server ignored2 = nbdkitMemory(fresh);
+             NbdClientInteropIT.Server ignored3 = nbdkitMemory(used)) {
             for (String source : List.of(image.toString(), unix(from))) {
                 sprout("copy", "--target-is-zero", source, unix(fresh)).assertSuccess();
-                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(fresh)).assertSuccess();
+                compare(image, unix(fresh)).assertSuccess();
 
-                Path junk = dir.resolve("junk.img");
-                Cmd.run("dd", "if=/dev/urandom", "of=" + junk, "bs=1M", "count=" + SIZE / MiB, "status=none").assertSuccess();
-                sprout("copy", junk.toString(), unix(used)).assertSuccess();
+                fillWithJunk(unix(used));
                 sprout("copy", "--target-is-zero", source, unix(used)).assertSuccess();
-                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(used)).assertExit(1);
+                compare(image, unix(used)).assertExit(1);
                 sprout("copy", source, unix(used)).assertSuccess();
-                Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), unix(used)).assertSuccess();
+                compare(image, unix(used)).assertSuccess();
             }
         }
     }
@@ -101,8 +118,7 @@ class CopyBetweenNbdIT {
         Cmd.run("truncate", "-s", String.valueOf(SIZE), target.toString()).assertSuccess();
         Path from = dir.resolve("from.sock");
         Path to = dir.resolve("to.sock");
-        try (NbdClientInteropIT.Server ignored = NbdClientInteropIT.Server.start(dir, from,
-                     "nbdkit", "-f", "-r", "-U", from.toString(), "file", image.toString());
+        try (NbdClientInteropIT.Server ignored = nbdkitFile(from, image);
              NbdClientInteropIT.Server ignored2 = NbdClientInteropIT.Server.start(dir, to,
                      "qemu-nbd", "-t", "-k", to.toString(), "-f", "raw", "-e", "4", target.toString())) {
             copyOverUsedExport(image, unix(from), unix(to));
