@@ -83,11 +83,11 @@ class ArchitectureTest {
     }
 
     @Test
-    void clientSpeaksTheProtocolToTheBlockApiOnly() {
+    void clientSpeaksTheProtocolToTheBlockApiAndTheOsOnly() {
         noClasses().that().resideInAPackage("dev.sprout.client..")
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "dev.sprout.server..", "dev.sprout.backend..", "dev.sprout.layer..", "dev.sprout.format..",
-                        "dev.sprout.fs..", "dev.sprout.os..", "dev.sprout.tool..", "dev.sprout.cli..")
+                        "dev.sprout.fs..", "dev.sprout.tool..", "dev.sprout.cli..")
                 .check(classes);
     }
 

@@ -12,6 +12,7 @@ import dev.sprout.block.Extent;
 import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.TransmissionFlag;
+import dev.sprout.os.KernelPipe;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -27,7 +28,7 @@ import java.util.function.Consumer;
  * sent on every connection, as nbdcopy does.
  */
 public final class MultiConnectionDevice
-        implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
+        implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites, SplicedTransfers {
 
     private final List<NbdBlockDevice> connections;
     private final AtomicInteger next = new AtomicInteger();
@@ -130,6 +131,26 @@ public final class MultiConnectionDevice
     @Override
     public void zeroLater(long offset, long length, Completion then) {
         pick().zeroLater(offset, length, then);
+    }
+
+    @Override
+    public boolean canSplice() {
+        for (NbdBlockDevice connection : connections) {
+            if (!connection.canSplice()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void readSpliced(SplicedChunk chunk, Completion then) {
+        pick().readSpliced(chunk, then);
+    }
+
+    @Override
+    public void writeSpliced(long offset, int length, KernelPipe pipe, Completion then) {
+        pick().writeSpliced(offset, length, pipe, then);
     }
 
     @Override

@@ -15,6 +15,8 @@ import dev.sprout.block.ZeroFlags;
 import dev.sprout.nbd.CommandFlag;
 import dev.sprout.nbd.CommandType;
 import dev.sprout.nbd.TransmissionFlag;
+import dev.sprout.os.KernelPipe;
+import dev.sprout.os.SocketDescriptor;
 
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
@@ -22,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -32,9 +35,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * WRITE_ZEROES: zeroes written; no base:allocation: everything is data). Reads can also finish on
  * the connection's reader thread ({@link AsynchronousReads}), and so can writes and zeroings
  * ({@link AsynchronousWrites}); writes can also take their payload straight from a file
- * ({@link TransferredWrites}).
+ * ({@link TransferredWrites}), and both can pass it through a kernel pipe ({@link SplicedTransfers}).
  */
-public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites {
+public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, AsynchronousWrites, TransferredWrites,
+        SplicedTransfers {
 
     private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
 
@@ -173,6 +177,38 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
             return;
         }
         inPartsLater(CommandType.WRITE, offset, src, then);
+    }
+
+    @Override
+    public boolean canSplice() {
+        return transmission.descriptor().isPresent();
+    }
+
+    @Override
+    public void readSpliced(SplicedChunk chunk, Completion then) {
+        if (chunk.length() > maxPayload || !canSplice()) {
+            then.done(new RequestException(Errno.EINVAL, "cannot splice a READ of " + chunk.length() + " bytes from " + this));
+            return;
+        }
+        transmission.readLater(chunk, then);
+    }
+
+    @Override
+    public void writeSpliced(long offset, int length, KernelPipe pipe, Completion then) {
+        if (refusedAsReadOnly("write", then)) {
+            return;
+        }
+        Optional<SocketDescriptor> socket = transmission.descriptor();
+        if (socket.isEmpty()) {
+            then.done(new RequestException(Errno.EINVAL, "cannot splice WRITEs to " + this));
+            return;
+        }
+        int parts = (length + maxPayload - 1) / maxPayload;
+        Completion each = parts == 1 ? then : new AllParts(parts, then);
+        for (int done = 0; done < length; done += maxPayload) {
+            transmission.sendWriteInOrder(0, offset + done, Math.min(maxPayload, length - done),
+                    (at, count, channel) -> pipe.drainTo(socket.get(), count), each);
+        }
     }
 
     /**

@@ -29,6 +29,8 @@ final class PendingReply {
     final long length;
     /** A READ's destination, from its position, {@code length} bytes; null for other commands. */
     private final ByteBuffer data;
+    /** A spliced READ's destination instead of {@link #data}; null otherwise. */
+    private final SplicedChunk spliced;
     private final CountDownLatch done = new CountDownLatch(1);
     /** Told the outcome once there is one, or null when the caller awaits it. */
     private final Completion then;
@@ -39,31 +41,56 @@ final class PendingReply {
     private IOException failure;
 
     PendingReply(String command, long offset, long length, ByteBuffer data, Completion then) {
+        this(command, offset, length, data, null, then);
+    }
+
+    /** A spliced READ of {@code chunk}. */
+    PendingReply(SplicedChunk chunk, Completion then) {
+        this("READ", chunk.offset(), chunk.length(), null, chunk, then);
+    }
+
+    private PendingReply(String command, long offset, long length, ByteBuffer data, SplicedChunk spliced, Completion then) {
         this.command = command;
         this.offset = offset;
         this.length = length;
         this.data = data;
+        this.spliced = spliced;
         this.then = then;
     }
 
     boolean isRead() {
-        return data != null;
+        return data != null || spliced != null;
     }
 
-    /** The slice of the READ buffer for {@code n} bytes at {@code at}, after checking they lie in the request. */
-    ByteBuffer slice(long at, long n) throws ProtocolException {
-        if (data == null || at < offset || n < 0 || at - offset > length - n) {
-            throw new ProtocolException("reply to " + this + " carries bytes " + at + "+" + n + " outside the request");
+    /** Takes the {@code n} bytes for {@code at} that come next on {@code wire} into the READ's destination. */
+    void receive(long at, long n, SocketWire wire) throws IOException {
+        checkInside(at, n);
+        if (spliced != null) {
+            spliced.receive(at, (int) n, wire, wire.descriptor().orElseThrow());
+        } else {
+            wire.readFully(data.slice(data.position() + (int) (at - offset), (int) n));
         }
-        bytesFilled += n;
-        return data.slice(data.position() + (int) (at - offset), (int) n);
     }
 
-    void fillZeroes(long at, long n) throws ProtocolException {
-        ByteBuffer target = slice(at, n);
+    /** The {@code n} bytes at {@code at} read as zeroes. */
+    void fillZeroes(long at, long n) throws IOException {
+        checkInside(at, n);
+        if (spliced != null) {
+            spliced.hole(at, (int) n);
+            return;
+        }
+        ByteBuffer target = data.slice(data.position() + (int) (at - offset), (int) n);
         while (target.hasRemaining()) {
             target.put(ZEROES, 0, Math.min(ZEROES.length, target.remaining()));
         }
+    }
+
+    /** Counts {@code n} bytes at {@code at} as filled, after checking they lie in the request. */
+    private void checkInside(long at, long n) throws ProtocolException {
+        if (!isRead() || at < offset || n < 0 || at - offset > length - n) {
+            throw new ProtocolException("reply to " + this + " carries bytes " + at + "+" + n + " outside the request");
+        }
+        bytesFilled += n;
     }
 
     /** Records an error reply; the first one wins. */
@@ -108,7 +135,7 @@ final class PendingReply {
         if (failure != null) {
             throw failure;
         }
-        if (isRead()) {
+        if (data != null) {
             data.position(data.position() + (int) length);
         }
     }

@@ -2,6 +2,7 @@ package dev.sprout.client;
 
 import dev.sprout.block.TransferredWrites;
 import dev.sprout.nbd.ProtocolException;
+import dev.sprout.os.SocketDescriptor;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -30,14 +32,19 @@ final class SocketWire implements AutoCloseable {
 
     private final SocketChannel channel;
     private final String peer;
+    /** Whether it is a Unix-domain socket, not TCP. */
+    private final boolean unix;
     /** Held while one message is written. */
     private final ReentrantLock writeLock = new ReentrantLock();
     /** Why a message failed part-way and the socket was closed, or null. */
     private volatile Exception cutShortBy;
+    /** The socket's descriptor once asked for ({@link #descriptor}), empty when it cannot be had. */
+    private Optional<SocketDescriptor> descriptor;
 
-    private SocketWire(SocketChannel channel, String peer) {
+    private SocketWire(SocketChannel channel, String peer, boolean unix) {
         this.channel = channel;
         this.peer = peer;
+        this.unix = unix;
     }
 
     /** Connects to the server {@code uri} names, the socket watched by {@code deadline} from before it connects. */
@@ -57,7 +64,22 @@ final class SocketWire implements AutoCloseable {
             channel.close();
             throw e;
         }
-        return new SocketWire(channel, uri.text());
+        return new SocketWire(channel, uri.text(), !tcp);
+    }
+
+    /**
+     * The socket's descriptor, for splicing payloads (found on the first call); empty where it
+     * cannot be had, and on TCP. A TCP segment from a network card arrives as its own page
+     * fragment, and each takes one of a pipe's page references: a 1 MiB chunk in 1448-byte
+     * segments needs 725 where a pipe of 1 MiB has 256, so chunks would fall back to memory
+     * after the copy into the pipe had been paid. Over a Unix socket the sender's large writes
+     * arrive in fragments of up to 32 KiB.
+     */
+    synchronized Optional<SocketDescriptor> descriptor() {
+        if (descriptor == null) {
+            descriptor = unix ? SocketDescriptor.of(channel) : Optional.empty();
+        }
+        return descriptor;
     }
 
     /** Exactly {@code n} bytes, flipped for reading. */

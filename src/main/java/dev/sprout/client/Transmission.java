@@ -13,12 +13,14 @@ import dev.sprout.nbd.ReplyDecoders.ErrorPayload;
 import dev.sprout.nbd.ReplyDecoders.SimpleReply;
 import dev.sprout.nbd.ReplyType;
 import dev.sprout.nbd.Request;
+import dev.sprout.os.SocketDescriptor;
 
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +58,11 @@ final class Transmission implements AutoCloseable {
         this.reader = Thread.ofPlatform().daemon(true).name("nbd-reader " + wire).start(this::readReplies);
     }
 
+    /** The socket's descriptor for splicing, when it can be had. */
+    Optional<SocketDescriptor> descriptor() {
+        return wire.descriptor();
+    }
+
     /** Sends a request and returns its pending reply, waiting for a free request; {@code data} receives a READ's bytes. */
     PendingReply send(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data)
             throws IOException {
@@ -69,6 +76,21 @@ final class Transmission implements AutoCloseable {
         acquireSlot(CommandType.WRITE);
         return transmit(new PendingReply(CommandType.WRITE.name(), offset, length, null, null), CommandType.WRITE, flags,
                 header -> wire.write(header, source, offset, length));
+    }
+
+    /**
+     * Sends a WRITE whose payload {@code source} puts into the socket, from this thread, waiting for
+     * a free request; its outcome goes to {@code then} (see {@link SplicedTransfers#writeSpliced}).
+     */
+    void sendWriteInOrder(int flags, long offset, long length, TransferredWrites.Source source, Completion then) {
+        PendingReply reply = new PendingReply(CommandType.WRITE.name(), offset, length, null, then);
+        try {
+            acquireSlot(CommandType.WRITE);
+        } catch (IOException e) {
+            reply.abandon(e);
+            return;
+        }
+        transmit(reply, CommandType.WRITE, flags, header -> wire.write(header, source, offset, length));
     }
 
     private void acquireSlot(CommandType type) throws IOException {
@@ -95,7 +117,15 @@ final class Transmission implements AutoCloseable {
     void sendLater(CommandType type, int flags, long offset, long length, ByteBuffer payload, ByteBuffer data,
                    Completion then) {
         PendingReply reply = new PendingReply(type.name(), offset, length, data, then);
-        Message message = payload == null ? wire::write : header -> wire.write(header, payload);
+        sendLater(reply, type, flags, payload == null ? wire::write : header -> wire.write(header, payload));
+    }
+
+    /** As {@link #sendLater(CommandType, int, long, long, ByteBuffer, ByteBuffer, Completion)}, a READ into {@code chunk}. */
+    void readLater(SplicedChunk chunk, Completion then) {
+        sendLater(new PendingReply(chunk, then), CommandType.READ, 0, wire::write);
+    }
+
+    private void sendLater(PendingReply reply, CommandType type, int flags, Message message) {
         if (closing) {
             reply.abandon(closed(type));
         } else if (slots.tryAcquire()) {
@@ -202,7 +232,7 @@ final class Transmission implements AutoCloseable {
         if (reply.error() != 0) {
             request.fail(reply.error(), "");
         } else if (request.isRead()) {
-            wire.readFully(request.slice(request.offset, request.length));
+            request.receive(request.offset, request.length, wire);
         }
         finish(reply.cookie(), request);
     }
@@ -231,7 +261,7 @@ final class Transmission implements AutoCloseable {
                         throw new ProtocolException("OFFSET_DATA chunk of " + chunk.length() + " bytes");
                     }
                     long at = wire.read(8).getLong();
-                    wire.readFully(request.slice(at, chunk.length() - 8));
+                    request.receive(at, chunk.length() - 8, wire);
                 }
                 case OFFSET_HOLE -> {
                     if (chunk.length() != 12) {

@@ -76,6 +76,10 @@ final class LibC {
         return UNAVAILABLE;
     }
 
+    /** Each thread's capture segment for {@link #callOrError}, so that hot paths make no arena per call. */
+    private static final ThreadLocal<MemorySegment> THREAD_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
     /** A segment for a call to capture errno in; {@link #errno} reads it. */
     static MemorySegment callState(Arena arena) {
         return arena.allocate(CALL_STATE);
@@ -142,6 +146,17 @@ final class LibC {
         } catch (Throwable e) { // invokeExact declares it; syscall(2) throws nothing
             throw new IllegalStateException("syscall(" + call + ") downcall failed", e);
         }
+    }
+
+    /**
+     * Makes the call as {@link #call(MemorySegment, Syscall, long, long, long, long, long, long)}
+     * does, capturing errno in this thread's own segment, and returns its result, or the errno
+     * negated when it failed (as the kernel itself returns it).
+     */
+    static long callOrError(Syscall call, long a1, long a2, long a3, long a4, long a5, long a6) {
+        MemorySegment state = THREAD_STATE.get();
+        long result = call(state, call, a1, a2, a3, a4, a5, a6);
+        return result < 0 ? -errno(state) : result;
     }
 
     @SuppressWarnings("restricted") // os is the one package that links native code

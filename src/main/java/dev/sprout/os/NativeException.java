@@ -18,6 +18,7 @@ public final class NativeException extends IOException {
     static final int ENXIO = 6;
     static final int EBADF = 9;
     static final int EAGAIN = 11;
+    static final int ENOMEM = 12;
     static final int EACCES = 13;
     static final int ENODEV = 19;
     static final int ENOTDIR = 20;
@@ -29,9 +30,11 @@ public final class NativeException extends IOException {
     static final int ENOSPC = 28;
     static final int ESPIPE = 29;
     static final int EROFS = 30;
+    static final int EPIPE = 32;
     static final int ENOSYS = 38;
     static final int ELOOP = 40;
     static final int EOPNOTSUPP = 95;
+    static final int ECONNRESET = 104;
     static final int EDQUOT = 122;
 
     /** The errno, or {@link #ENOSYS} when the JVM cannot call native code at all. */
@@ -44,7 +47,16 @@ public final class NativeException extends IOException {
     }
 
     NativeException(String call, Path path, int errno, String detail, boolean notSupported) {
-        super(call + " on " + path + ": " + detail + " (" + name(errno) + ")");
+        this(call, path.toString(), errno, detail, notSupported);
+    }
+
+    /** A failed call on something that is not a file, such as a pipe or a socket, named by {@code subject}. */
+    NativeException(String call, String subject, int errno) {
+        this(call, subject, errno, describe(errno), errno == EOPNOTSUPP || errno == ENOSYS);
+    }
+
+    private NativeException(String call, String subject, int errno, String detail, boolean notSupported) {
+        super(call + " on " + subject + ": " + detail + " (" + name(errno) + ")");
         this.errno = errno;
         this.notSupported = notSupported;
     }
@@ -81,6 +93,7 @@ public final class NativeException extends IOException {
             case ENXIO -> "ENXIO";
             case EBADF -> "EBADF";
             case EAGAIN -> "EAGAIN";
+            case ENOMEM -> "ENOMEM";
             case EACCES -> "EACCES";
             case ENODEV -> "ENODEV";
             case ENOTDIR -> "ENOTDIR";
@@ -92,9 +105,11 @@ public final class NativeException extends IOException {
             case ENOSPC -> "ENOSPC";
             case ESPIPE -> "ESPIPE";
             case EROFS -> "EROFS";
+            case EPIPE -> "EPIPE";
             case ENOSYS -> "ENOSYS";
             case ELOOP -> "ELOOP";
             case EOPNOTSUPP -> "EOPNOTSUPP";
+            case ECONNRESET -> "ECONNRESET";
             case EDQUOT -> "EDQUOT";
             default -> "errno " + errno;
         };
@@ -109,6 +124,8 @@ public final class NativeException extends IOException {
             case EIO -> "Input/output error";
             case ENXIO -> "No such device or address";
             case EBADF -> "Bad file descriptor";
+            case EAGAIN -> "Resource temporarily unavailable";
+            case ENOMEM -> "Cannot allocate memory";
             case EACCES -> "Permission denied";
             case ENODEV -> "No such device";
             case ENOTDIR -> "Not a directory";
@@ -120,9 +137,11 @@ public final class NativeException extends IOException {
             case ENOSPC -> "No space left on device";
             case ESPIPE -> "Illegal seek";
             case EROFS -> "Read-only file system";
+            case EPIPE -> "Broken pipe";
             case ENOSYS -> "Function not implemented";
             case ELOOP -> "Too many levels of symbolic links";
             case EOPNOTSUPP -> "Operation not supported on this filesystem";
+            case ECONNRESET -> "Connection reset by peer";
             case EDQUOT -> "Disk quota exceeded";
             default -> "Unknown error " + errno;
         };

@@ -11,6 +11,10 @@ import java.util.Locale;
  * (its SYSCALL_DEFINE), which is what {@link LibC#call} passes, not the libc wrapper's.
  */
 enum Syscall {
+    /** read(fd, buf, count): fs/read_write.c. */
+    READ(0, 63),
+    /** write(fd, buf, count): fs/read_write.c. */
+    WRITE(1, 64),
     /** close(fd): fs/open.c. */
     CLOSE(3, 57),
     /** openat(dfd, filename, flags, mode): fs/open.c. open(2) is openat with AT_FDCWD. */
@@ -37,7 +41,18 @@ enum Syscall {
      * preadv2(fd, vec, vlen, pos_l, pos_h, flags): fs/read_write.c. The offset comes in two halves
      * for 32-bit callers; on 64-bit pos_l holds all of it and pos_h is 0 (pos_from_hilo).
      */
-    PREADV2(327, 286);
+    PREADV2(327, 286),
+    /** pipe2(fildes, flags): fs/pipe.c. */
+    PIPE2(293, 59),
+    /** splice(fd_in, off_in, fd_out, off_out, len, flags): fs/splice.c. */
+    SPLICE(275, 76),
+    /** recvfrom(fd, ubuf, size, flags, addr, addr_len): net/socket.c. */
+    RECVFROM(45, 207),
+    /**
+     * ppoll(ufds, nfds, tsp, sigmask, sigsetsize): fs/select.c. The generic table has no poll(2),
+     * so both use this one.
+     */
+    PPOLL(271, 73);
 
     /** The architectures whose numbers this table holds. */
     enum Architecture {

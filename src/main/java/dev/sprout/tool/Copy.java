@@ -8,6 +8,10 @@ import dev.sprout.block.Completion;
 import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.TransferredWrites;
 import dev.sprout.block.ZeroFlags;
+import dev.sprout.client.SplicedChunk;
+import dev.sprout.client.SplicedTransfers;
+import dev.sprout.os.KernelPipe;
+import dev.sprout.os.NativeException;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -28,7 +32,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * holes and zeroes are, those ranges are skipped (on a fresh destination) or zeroed; data is
  * copied in chunks, up to {@code requests} at a time (see {@link #workers}), and a 64 KiB step found
  * to be all zeroes is treated like a hole. A chunk is read into memory, or, from a raw file into an
- * NBD export over a Unix socket, only probed there and sent from the file ({@link ChunkData}). Every
+ * NBD export over a Unix socket, only probed there and sent from the file ({@link ChunkData}), or,
+ * between two NBD exports over Unix sockets, passed through a kernel pipe ({@link SplicedChunk}). Every
  * request is aligned to both ends' minimum block size. With {@code flush} it ends with a flush of
  * the destination.
  */
@@ -212,21 +217,31 @@ public final class Copy {
      *     completion starts the chunk's writes, and the last write's completion the next read.
      *     Copying 2 GiB of data between two nbdkit exports on 2 cores took 1.25 s with 8 threads
      *     each waiting for a read and then its write, 1.09 s this way (nbdcopy 1.08 s).</li>
+     * <li>Where both exports' sockets can be spliced ({@link SplicedTransfers}: Unix sockets), each
+     *     chain's chunk passes through a pipe of its own and its data never enters the JVM: the
+     *     client's kernel time for those 2 GiB fell from ~0.75 to ~0.5 s, its user time rose by
+     *     ~0.15 s (the peeks and splices are ~16 system calls per MiB where one read did).</li>
      * </ul>
      * A chain whose next piece needs the source's extents asks for them on a virtual thread: the
      * reader cannot wait for its own reply.
      */
     private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks, AsynchronousWrites writes) {
-        int chains = options.requestsOr(READS_IN_FLIGHT);
-        CountDownLatch finished = new CountDownLatch(chains);
-        for (int i = 0; i < chains; i++) {
-            new Chain(reads, writes, chunks, finished).next(true);
+        int count = options.requestsOr(READS_IN_FLIGHT);
+        CountDownLatch finished = new CountDownLatch(count);
+        boolean splicing = writes != null && source instanceof SplicedTransfers from && from.canSplice()
+                && destination instanceof SplicedTransfers to && to.canSplice();
+        List<Chain> chains = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            chains.add(new Chain(reads, writes, splicing, chunks, finished));
         }
+        chains.forEach(chain -> chain.next(true));
         try {
             finished.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             failure.compareAndSet(null, new InterruptedIOException("copy interrupted"));
+        } finally {
+            chains.forEach(Chain::close);
         }
     }
 
@@ -238,15 +253,25 @@ public final class Copy {
         private final AsynchronousReads reads;
         /** Where writes finish on a thread of their own; null to write each chunk where it arrives. */
         private final AsynchronousWrites writes;
+        /** Whether chunks may pass through a kernel pipe (see {@link #spliced}). */
+        private final boolean splicing;
         private final CopyChunks chunks;
         private final CountDownLatch finished;
         /** Made for the first chunk; a small copy needs few. */
         private ByteBuffer buffer;
+        /**
+         * Between two exports whose sockets can be spliced, each chunk's data passes through a pipe
+         * of its own instead of {@link #buffer} ({@link SplicedChunk}); null otherwise, and where
+         * the kernel refused the pipe.
+         */
+        private SplicedChunk spliced;
         private CopyChunks.Chunk chunk;
 
-        Chain(AsynchronousReads reads, AsynchronousWrites writes, CopyChunks chunks, CountDownLatch finished) {
+        Chain(AsynchronousReads reads, AsynchronousWrites writes, boolean splicing, CopyChunks chunks,
+              CountDownLatch finished) {
             this.reads = reads;
             this.writes = writes;
+            this.splicing = splicing;
             this.chunks = chunks;
             this.finished = finished;
         }
@@ -283,11 +308,37 @@ public final class Copy {
                         chunk = next;
                         if (buffer == null) {
                             buffer = PageAlignedBuffer.allocate(chunkSize);
+                            spliced = splicing ? splicedChunk(buffer) : null;
                         }
-                        reads.readLater(next.offset(), buffer.clear().limit(next.length()), this);
+                        if (spliced == null) {
+                            reads.readLater(next.offset(), buffer.clear().limit(next.length()), this);
+                        } else {
+                            try {
+                                spliced.reset(next.offset(), next.length());
+                            } catch (IOException | RuntimeException e) {
+                                fail(e);
+                                continue; // the chain ends
+                            }
+                            ((SplicedTransfers) source).readSpliced(spliced, this);
+                        }
                     }
                 }
                 return;
+            }
+        }
+
+        /** A chunk passing through a pipe of its own, or null when the kernel refuses one (it counts pipe pages per user). */
+        private SplicedChunk splicedChunk(ByteBuffer memory) {
+            try {
+                return new SplicedChunk(KernelPipe.open(chunkSize), memory);
+            } catch (NativeException e) {
+                return null;
+            }
+        }
+
+        void close() {
+            if (spliced != null) {
+                spliced.close();
             }
         }
 
@@ -297,6 +348,10 @@ public final class Copy {
             try {
                 if (readFailure != null) {
                     throw readFailure;
+                }
+                if (spliced != null && !spliced.inMemory()) {
+                    writeSpliced(spliced.runs());
+                    return;
                 }
                 ByteBuffer bytes = buffer.clear().limit(chunk.length());
                 ChunkData data = new ChunkData.InMemory(destination, chunk.offset(), bytes);
@@ -309,6 +364,41 @@ public final class Copy {
                 fail(e);
             }
             next(false);
+        }
+
+        /**
+         * Starts the writes of a spliced chunk's runs, the data runs' bytes taken from its pipe in
+         * order; the last one to finish goes on to the next piece. Should the pipe not hold what
+         * the data runs still need (a write that failed before it took its bytes), nothing more
+         * is sent: what followed would go to the wrong place.
+         */
+        private void writeSpliced(List<SplicedChunk.Run> runs) throws IOException {
+            long offset = chunk.offset();
+            Completion each = thenNext(runs.size());
+            int dataLeft = spliced.dataBytes();
+            for (int i = 0; i < runs.size(); i++) {
+                SplicedChunk.Run run = runs.get(i);
+                int length = run.length();
+                if (!run.zero()) {
+                    int held = spliced.pipe().available();
+                    if (held != dataLeft) {
+                        IOException outOfStep = new IOException(spliced.pipe() + " holds " + held + " bytes where "
+                                + dataLeft + " were still to be written, at " + (offset + run.from()));
+                        for (int j = i; j < runs.size(); j++) {
+                            each.done(outOfStep);
+                        }
+                        return;
+                    }
+                    dataLeft -= length;
+                    ((SplicedTransfers) destination).writeSpliced(offset + run.from(), length, spliced.pipe(),
+                            credited(length, length, each));
+                } else if (options.freshDestination()) {
+                    progress.advance(length);
+                    each.done(null);
+                } else {
+                    writes.zeroLater(offset + run.from(), length, credited(length, 0, each));
+                }
+            }
         }
 
         /** Starts the writes of the chunk's runs; the last one to finish goes on to the next piece. */

@@ -77,10 +77,18 @@ class SyscallTest {
                     case IOCTL -> LibC.call(state, call, notOpen, 0, 0);
                     case FCNTL -> LibC.call(state, call, notOpen, 1 /* F_GETFD */, 0);
                     case PREADV2 -> LibC.call(state, call, notOpen, 0, 0, 0, 0, 0);
+                    case READ, WRITE -> LibC.call(state, call, notOpen, 0, 0);
+                    case SPLICE -> LibC.call(state, call, notOpen, 0, notOpen, 0, 4096, 0);
+                    case RECVFROM -> LibC.call(state, call, notOpen, 0, 0, 0, 0, 0);
+                    // These two take no descriptor: flags no pipe has, and more descriptors than
+                    // RLIMIT_NOFILE allows, are refused before anything else.
+                    case PIPE2 -> LibC.call(state, call, 0, 0xFFFF_FFFFL, 0);
+                    case PPOLL -> LibC.call(state, call, 0, 1L << 30, 0);
                 };
                 // ENOSYS would say the number names no call; EBADF that the call took the descriptor.
+                int expected = call == Syscall.PIPE2 || call == Syscall.PPOLL ? NativeException.EINVAL : NativeException.EBADF;
                 assertThat(result).as("%s", call).isEqualTo(-1);
-                assertThat(LibC.errno(state)).as("errno of %s", call).isEqualTo(NativeException.EBADF);
+                assertThat(LibC.errno(state)).as("errno of %s", call).isEqualTo(expected);
             }
         }
     }

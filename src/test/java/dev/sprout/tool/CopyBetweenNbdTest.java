@@ -12,6 +12,9 @@ import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.RequestException;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.client.MultiConnectionDevice;
+import dev.sprout.client.SplicedChunk;
+import dev.sprout.client.SplicedTransfers;
+import dev.sprout.os.KernelPipe;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,6 +98,31 @@ class CopyBetweenNbdTest {
         }
     }
 
+    /**
+     * Over Unix sockets each chunk's data passes through a pipe (spliced out of the source's socket
+     * into the destination's), cut into the same runs as through memory; over TCP it goes through
+     * memory. The content is checked both ways.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "tcp"})
+    void betweenUnixSocketsDataIsSplicedAndOverTcpWrittenFromMemory(String transport) throws Exception {
+        boolean unix = transport.equals("unix");
+        try (MemoryBlockDevice from = source(); MemoryBlockDevice to = used();
+             ServedDevice source = unix ? ServedDevice.serve(dir, from) : ServedDevice.serveOnTcp(from);
+             ServedDevice destination = unix ? ServedDevice.serve(dir, to) : ServedDevice.serveOnTcp(to);
+             BlockDevice reads = MultiConnectionDevice.connect(source.uri(), 2, note -> { });
+             CountingSplices writes = new CountingSplices(MultiConnectionDevice.connect(destination.uri(), 2, note -> { }))) {
+            Copy.Summary summary = Copy.run(reads, writes, new Copy.Options(Copy.AUTO_REQUESTS, false), new Progress(SIZE, null));
+
+            assertThat(Compare.firstDifference(from, to)).isEmpty();
+            assertThat(summary.dataBytes()).isEqualTo(DATA);
+            assertThat(writes.waited).hasValue(0);
+            assertThat(writes.spliced).as("data runs spliced").hasValue(unix ? 496 + 3 : 0);
+            assertThat(writes.dataLater).as("data runs written from memory").hasValue(unix ? 0 : 496 + 3);
+            assertThat(writes.zeroesLater).hasValue(496 + 1);
+        }
+    }
+
     @Test
     void onAFreshDestinationHolesAndZeroBlocksAreLeftAlone() throws Exception {
         try (MemoryBlockDevice from = source(); MemoryBlockDevice to = MemoryBlockDevice.create(SIZE);
@@ -153,8 +181,11 @@ class CopyBetweenNbdTest {
         }
     }
 
-    /** The destination export as the copy sees it, counting which way it was written and zeroed. */
-    private static final class CountingWrites extends ForwardingBlockDevice implements AsynchronousWrites {
+    /**
+     * The destination export as the copy sees it, counting which way it was written and zeroed.
+     * It does not splice, so that chunks between exports go through memory; {@link CountingSplices} does.
+     */
+    private static class CountingWrites extends ForwardingBlockDevice implements AsynchronousWrites {
         final AtomicInteger waited = new AtomicInteger();
         final AtomicInteger dataLater = new AtomicInteger();
         final AtomicInteger zeroesLater = new AtomicInteger();
@@ -187,6 +218,33 @@ class CopyBetweenNbdTest {
         public void zeroLater(long offset, long length, Completion then) {
             zeroesLater.incrementAndGet();
             export.zeroLater(offset, length, then);
+        }
+    }
+
+    /** {@link CountingWrites} for an export that splices, counting its spliced writes too. */
+    private static final class CountingSplices extends CountingWrites implements SplicedTransfers {
+        final AtomicInteger spliced = new AtomicInteger();
+        private final SplicedTransfers export;
+
+        CountingSplices(BlockDevice export) {
+            super(export);
+            this.export = (SplicedTransfers) export;
+        }
+
+        @Override
+        public boolean canSplice() {
+            return export.canSplice();
+        }
+
+        @Override
+        public void readSpliced(SplicedChunk chunk, Completion then) {
+            export.readSpliced(chunk, then);
+        }
+
+        @Override
+        public void writeSpliced(long offset, int length, KernelPipe pipe, Completion then) {
+            spliced.incrementAndGet();
+            export.writeSpliced(offset, length, pipe, then);
         }
     }
 }
