@@ -3,6 +3,7 @@ package dev.sprout.it;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,6 +83,40 @@ class CopyBetweenNbdIT {
             assertThat(info.stdout()).as("the nozero filter's export").contains("can_zero: false");
             copyOverUsedExport(image, unix(from), unix(toNoZero));
         }
+    }
+
+    /**
+     * Between two Unix sockets the shipped jar moves the data with splice(2) (which needs the
+     * manifest's Add-Exports to reach a socket's descriptor): strace counts the calls, one per
+     * 64 KiB step of data at least, and the copy is exact.
+     */
+    @Test
+    void betweenUnixSocketsTheDataIsSplicedInTheKernel() throws Exception {
+        Path image = NbdcopyIT.sparseRandomImage(dir.resolve("source.img"), SIZE, 34);
+        Path from = dir.resolve("from.sock");
+        Path to = dir.resolve("to.sock");
+        Path calls = dir.resolve("strace.txt");
+        try (NbdClientInteropIT.Server ignored = nbdkitFile(from, image);
+             NbdClientInteropIT.Server ignored2 = nbdkitMemory(to)) {
+            List<String> traced = new ArrayList<>(List.of("strace", "-f", "-qq", "-c", "-e", "trace=splice", "-o", calls.toString()));
+            traced.addAll(SproutServer.command("copy", "--json", unix(from), unix(to)));
+            Cmd.Result copy = Cmd.run(traced.toArray(String[]::new)).assertSuccess();
+            long data = Long.parseLong(copy.stdout().replaceAll("(?s).*\"data_bytes\": *([0-9]+).*", "$1"));
+            assertThat(data).as("data bytes copied").isGreaterThan(4 * MiB);
+            assertThat(spliceCalls(Files.readString(calls))).as("splice calls (strace -c)").isGreaterThanOrEqualTo(data / (64 * 1024));
+            compare(image, unix(to)).assertSuccess();
+        }
+    }
+
+    /** The call count in the {@code splice} row of {@code strace -c}'s table, 0 when it has none. */
+    private static long spliceCalls(String table) {
+        for (String line : table.lines().toList()) {
+            String[] columns = line.trim().split("\\s+");
+            if (columns.length >= 5 && columns[columns.length - 1].equals("splice")) {
+                return Long.parseLong(columns[3]);
+            }
+        }
+        return 0;
     }
 
     /**
