@@ -20,7 +20,10 @@ import java.util.List;
  * through memory does: the first bytes of the step are peeked at in the socket, and a step with a
  * non-zero byte among them is spliced into the pipe as data. Only a step whose first bytes are
  * zeroes is read into {@link #memory} and checked whole: a zero run when it is all zeroes, else
- * written into the pipe from there. So the pipe holds the chunk's data runs one after another.
+ * written into the pipe from there. A hole the server sends as one (OFFSET_HOLE) is zeroes too.
+ * Only whole steps become zero runs; zeroes in part of a step go into the pipe as data, so that
+ * runs start and end where a copy through memory would cut them, on boundaries any block size
+ * allows. So the pipe holds the chunk's data runs one after another.
  *
  * <p>When that cannot be kept up, the chunk falls back to memory: a reply whose pieces come out of
  * order (structured replies may), or a pipe that fills before the chunk is in (many small pieces
