@@ -11,8 +11,9 @@ import java.nio.ByteBuffer;
 /**
  * A pipe that only the kernel reads and writes, to move bytes from one socket to another without
  * their passing through the JVM: splice(2) out of a socket takes the received pages into the
- * pipe by reference, and splice(2) into a socket sends them on the same way. Copying 2 GiB between
- * two NBD exports this way halved the copying client's kernel time in a first (Python) trial.
+ * pipe by reference, and splice(2) into a socket sends them on the same way. Copying 2 GiB of data
+ * between two NBD exports this way cut the copying client's kernel time from 0.64-0.79 s to
+ * 0.48-0.55 s on 2 cores.
  *
  * <p>Both ends are non-blocking: a pipe that is full takes no more ({@link #fillFrom} and {@link
  * #put} say how much they moved) rather than making its only reader, this same caller, wait
@@ -23,8 +24,6 @@ public final class KernelPipe implements AutoCloseable {
 
     private static final int O_NONBLOCK = 0x800;
     private static final int O_CLOEXEC = 0x80000;
-    /** fcntl(2)'s F_SETPIPE_SZ (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 7). */
-    private static final int F_SETPIPE_SZ = 1031;
     /** ioctl(2)'s FIONREAD (asm-generic/ioctls.h), the bytes waiting in a pipe. */
     private static final int FIONREAD = 0x541B;
     private static final int SPLICE_F_MOVE = 1;
@@ -65,7 +64,7 @@ public final class KernelPipe implements AutoCloseable {
             writeEnd = fds.getAtIndex(ValueLayout.JAVA_INT, 1);
         }
         KernelPipe pipe = new KernelPipe(readEnd, writeEnd, capacity);
-        long size = LibC.callOrError(Syscall.FCNTL, writeEnd, F_SETPIPE_SZ, capacity, 0, 0, 0);
+        long size = LibC.callOrError(Syscall.FCNTL, writeEnd, PipeBuffer.F_SETPIPE_SZ, capacity, 0, 0, 0);
         if (size < capacity) {
             pipe.close();
             throw new NativeException("fcntl(F_SETPIPE_SZ, " + capacity + ")", pipe.toString(),
@@ -104,7 +103,7 @@ public final class KernelPipe implements AutoCloseable {
             if (result == -NativeException.EAGAIN && !socket.readyNow(writeEnd, SocketDescriptor.POLLOUT)) {
                 return 0;
             }
-            socket.awaitReady(result, SocketDescriptor.POLLIN, "splice into " + this);
+            socket.awaitReady(result, SocketDescriptor.POLLIN, "splice into a pipe");
         }
     }
 
@@ -121,7 +120,7 @@ public final class KernelPipe implements AutoCloseable {
             } else if (result == 0 || (result == -NativeException.EAGAIN && available() == 0)) {
                 throw new IOException(this + " ran dry with " + left + " of " + n + " bytes to send");
             } else {
-                socket.awaitReady(result, SocketDescriptor.POLLOUT, "splice out of " + this);
+                socket.awaitReady(result, SocketDescriptor.POLLOUT, "splice out of a pipe");
             }
         }
     }

@@ -11,7 +11,7 @@ import java.lang.foreign.Arena;
 public final class PipeBuffer {
 
     /** fcntl(2)'s F_SETPIPE_SZ (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 7). */
-    private static final int F_SETPIPE_SZ = 1031;
+    static final int F_SETPIPE_SZ = 1031;
     /** What an unprivileged process may ask for by default (/proc/sys/fs/pipe-max-size). */
     public static final int WIDE = 1 << 20;
 

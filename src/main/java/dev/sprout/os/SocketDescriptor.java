@@ -19,8 +19,8 @@ import java.util.Optional;
  * <p>NIO does not give a channel's descriptor away. The JDK's socket channels answer
  * {@code sun.nio.ch.SelChImpl.getFDVal()}, which is reachable when java.base exports
  * {@code sun.nio.ch} to sprout: the jar's manifest says {@code Add-Exports: java.base/sun.nio.ch}
- * (honoured for {@code java -jar}), the test runs pass {@code --add-exports}. Without it {@link
- * #of} finds nothing and callers keep to NIO.
+ * (honoured for {@code java -jar}), and the launcher's options for the image tools and the test
+ * runs pass {@code --add-exports}. Without it {@link #of} finds nothing and callers keep to NIO.
  *
  * <p>The descriptor stays as NIO keeps it: blocking, unless a virtual thread's I/O made it
  * non-blocking. The calls here block as NIO's own would (a peek waits for a byte, a splice into a
@@ -110,8 +110,8 @@ public final class SocketDescriptor {
     }
 
     /**
-     * Waits up to {@code millis} for descriptor {@code fd} to be ready for {@code events}; throws
-     * once the channel is closed. Returns whether it was ready.
+     * Waits up to {@code millis} for {@code descriptor} (this socket's, or a pipe's end) to be ready
+     * for {@code events}; throws once the channel is closed. Returns whether it was ready.
      */
     boolean await(int descriptor, short events, long millis) throws IOException {
         if (!channel.isOpen()) {
