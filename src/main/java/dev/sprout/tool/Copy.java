@@ -148,9 +148,12 @@ public final class Copy {
     private Summary run() throws IOException {
         CopyChunks chunks = new CopyChunks(source, alignment(), chunkSize);
         if (source instanceof AsynchronousReads reads && destination instanceof AsynchronousWrites writes) {
-            copyWhereReadsFinish(reads, chunks, writes);
+            copyWhereReadsFinish(reads, chunks, writes, options.requestsOr(READS_IN_FLIGHT));
         } else if (source instanceof AsynchronousReads reads && !destination.latencyBound()) {
-            copyWhereReadsFinish(reads, chunks, null);
+            copyWhereReadsFinish(reads, chunks, null, options.requestsOr(READS_IN_FLIGHT));
+        } else if (source instanceof FileBlockDevice && destination instanceof AsynchronousWrites writes
+                && !(destination instanceof TransferredWrites transfers && transfers.prefersTransfers())) {
+            copyWhereReadsFinish(new LocalReads(source), chunks, writes, options.requestsOr(WRITES_IN_FLIGHT));
         } else {
             copyOnThreads(chunks);
         }
@@ -205,9 +208,10 @@ public final class Copy {
     }
 
     /**
-     * For a source whose reads finish on a thread of its own (an NBD connection's reader):
-     * {@code requests} chains (by default {@link #READS_IN_FLIGHT}), each with one request in
-     * flight at a time, and no thread waiting for any of them.
+     * For a source whose reads finish on a thread of its own (an NBD connection's reader), or a
+     * raw file read by whichever thread goes on to the next chunk ({@link LocalReads}): {@code
+     * count} chains, each with one request in flight at a time, and no thread waiting for any of
+     * them.
      * <ul>
      * <li>Into a destination that is not remote ({@code writes} null), each chunk is written by the
      *     thread its bytes arrived on, which then sends the read of the next chunk (as nbdcopy's
@@ -224,12 +228,17 @@ public final class Copy {
      *     copy took 1.20 s against 1.25 s (nbdcopy 1.13 s). Splicing into a file as well (pipe to
      *     page cache) was tried and dropped: the same kernel time as receiving and writing, 1.5 s
      *     either way.</li>
+     * <li>Out of a raw file into an export over TCP (where the data is not sent by sendfile),
+     *     the connection's reader, done with a chunk's writes, reads the chain's next chunk from
+     *     the file and sends its writes, as nbdcopy's workers do; before, 8 threads each read a
+     *     chunk, wrote it and waited for the reply. 2 GiB of data into nbdkit memory on 2 cores:
+     *     1.03 s against 1.11 s, the client's CPU time 1.15 s against 1.33 s (nbdcopy 0.98 s and
+     *     0.89 s). Chunks of 256 KiB were slower (1.32-1.37 s).</li>
      * </ul>
-     * A chain whose next piece needs the source's extents asks for them on a virtual thread: the
-     * reader cannot wait for its own reply.
+     * A chain whose next piece needs an NBD source's extents asks for them on a virtual thread: the
+     * reader cannot wait for its own reply. A file's extents are asked for where the chain is.
      */
-    private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks, AsynchronousWrites writes) {
-        int count = options.requestsOr(READS_IN_FLIGHT);
+    private void copyWhereReadsFinish(AsynchronousReads reads, CopyChunks chunks, AsynchronousWrites writes, int count) {
         CountDownLatch finished = new CountDownLatch(count);
         boolean splicing = writes != null && source instanceof SplicedTransfers from && from.canSplice()
                 && destination instanceof SplicedTransfers to && to.canSplice();
@@ -294,6 +303,10 @@ public final class Copy {
                 }
                 switch (piece) {
                     case null -> finished.countDown();
+                    case CopyChunks.ExtentsNeeded ignored when reads instanceof LocalReads -> {
+                        mayWait = true; // a file's extents come from lseek(2), not from a reply this thread reads
+                        continue;
+                    }
                     case CopyChunks.ExtentsNeeded ignored -> Thread.startVirtualThread(() -> next(true));
                     case CopyChunks.Zeroes zeroes when writes != null && !options.freshDestination() -> {
                         Completion then = credited(zeroes.length(), 0, thenNext(1));
