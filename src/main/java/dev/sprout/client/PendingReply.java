@@ -68,7 +68,7 @@ final class PendingReply {
         if (spliced != null) {
             spliced.receive(at, (int) n, wire, wire.descriptor().orElseThrow());
         } else {
-            wire.readFully(data.slice(data.position() + (int) (at - offset), (int) n));
+            wire.readFully(slice(at, n));
         }
     }
 
@@ -79,10 +79,15 @@ final class PendingReply {
             spliced.hole(at, (int) n);
             return;
         }
-        ByteBuffer target = data.slice(data.position() + (int) (at - offset), (int) n);
+        ByteBuffer target = slice(at, n);
         while (target.hasRemaining()) {
             target.put(ZEROES, 0, Math.min(ZEROES.length, target.remaining()));
         }
+    }
+
+    /** The part of the READ's buffer that receives the {@code n} bytes at {@code at}. */
+    private ByteBuffer slice(long at, long n) {
+        return data.slice(data.position() + (int) (at - offset), (int) n);
     }
 
     /** Counts {@code n} bytes at {@code at} as filled, after checking they lie in the request. */

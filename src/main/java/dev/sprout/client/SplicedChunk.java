@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.ZeroDetector;
 import dev.sprout.os.KernelPipe;
 import dev.sprout.os.SocketDescriptor;
 
@@ -213,7 +214,7 @@ public final class SplicedChunk implements AutoCloseable {
     private void readStep(int stepEnd, SocketWire wire) throws IOException {
         ByteBuffer step = memory.duplicate().clear().position(received).limit(stepEnd);
         wire.readFully(step.duplicate());
-        if (wholeStep(stepEnd) && isZero(MemorySegment.ofBuffer(step))) {
+        if (wholeStep(stepEnd) && ZeroDetector.isZero(memory, received, stepEnd)) {
             add(received, stepEnd, true);
             received = stepEnd;
         } else {
@@ -235,16 +236,6 @@ public final class SplicedChunk implements AutoCloseable {
             add(received, end, false);
         }
         received = end;
-    }
-
-    private static boolean isZero(MemorySegment bytes) {
-        for (long at = 0; at < bytes.byteSize(); at += ZeroBlock.SIZE) {
-            long n = Math.min(ZeroBlock.SIZE, bytes.byteSize() - at);
-            if (MemorySegment.mismatch(bytes, at, at + n, ZeroBlock.SEGMENT, 0, n) >= 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void add(int from, int to, boolean zero) {

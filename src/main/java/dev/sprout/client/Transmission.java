@@ -73,9 +73,7 @@ final class Transmission implements AutoCloseable {
 
     /** Sends a WRITE whose payload {@code source} puts into the socket itself, waiting for a free request. */
     PendingReply sendWrite(int flags, long offset, long length, TransferredWrites.Source source) throws IOException {
-        acquireSlot(CommandType.WRITE);
-        return transmit(new PendingReply(CommandType.WRITE.name(), offset, length, null, null), CommandType.WRITE, flags,
-                header -> wire.write(header, source, offset, length));
+        return sendWrite(new PendingReply(CommandType.WRITE.name(), offset, length, null, null), flags, source);
     }
 
     /**
@@ -85,12 +83,16 @@ final class Transmission implements AutoCloseable {
     void sendWriteInOrder(int flags, long offset, long length, TransferredWrites.Source source, Completion then) {
         PendingReply reply = new PendingReply(CommandType.WRITE.name(), offset, length, null, then);
         try {
-            acquireSlot(CommandType.WRITE);
+            sendWrite(reply, flags, source);
         } catch (IOException e) {
             reply.abandon(e);
-            return;
         }
-        transmit(reply, CommandType.WRITE, flags, header -> wire.write(header, source, offset, length));
+    }
+
+    /** {@code reply}'s WRITE, its payload put into the socket by {@code source}, once a request is free. */
+    private PendingReply sendWrite(PendingReply reply, int flags, TransferredWrites.Source source) throws IOException {
+        acquireSlot(CommandType.WRITE);
+        return transmit(reply, CommandType.WRITE, flags, header -> wire.write(header, source, reply.offset, reply.length));
     }
 
     private void acquireSlot(CommandType type) throws IOException {

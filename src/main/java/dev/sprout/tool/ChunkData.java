@@ -3,6 +3,7 @@ package dev.sprout.tool;
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.TransferredWrites;
+import dev.sprout.block.ZeroDetector;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

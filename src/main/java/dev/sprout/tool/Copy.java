@@ -408,11 +408,8 @@ public final class Copy {
                     dataLeft -= length;
                     ((SplicedTransfers) destination).writeSpliced(offset + run.from(), length, spliced.pipe(),
                             credited(length, length, each));
-                } else if (options.freshDestination()) {
-                    progress.advance(length);
-                    each.done(null);
                 } else {
-                    writes.zeroLater(offset + run.from(), length, credited(length, 0, each));
+                    zeroRunLater(offset + run.from(), length, each);
                 }
             }
         }
@@ -426,12 +423,19 @@ public final class Copy {
                 if (!run.zero()) {
                     ByteBuffer piece = bytes.slice(run.from(), length);
                     writes.writeLater(offset + run.from(), piece, credited(length, length, each));
-                } else if (options.freshDestination()) {
-                    progress.advance(length);
-                    each.done(null);
                 } else {
-                    writes.zeroLater(offset + run.from(), length, credited(length, 0, each));
+                    zeroRunLater(offset + run.from(), length, each);
                 }
+            }
+        }
+
+        /** A chunk's zero run: zeroed, or on a fresh destination only counted; then {@code each}. */
+        private void zeroRunLater(long at, int length, Completion each) {
+            if (options.freshDestination()) {
+                progress.advance(length);
+                each.done(null);
+            } else {
+                writes.zeroLater(at, length, credited(length, 0, each));
             }
         }
 

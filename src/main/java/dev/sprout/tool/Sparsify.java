@@ -4,6 +4,7 @@ import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Extent;
 import dev.sprout.block.PageAlignedBuffer;
+import dev.sprout.block.ZeroDetector;
 import dev.sprout.block.ZeroFlags;
 import dev.sprout.format.qcow2.ChainMap;
 import dev.sprout.format.qcow2.Qcow2Image;

@@ -2,6 +2,7 @@ package dev.sprout.tool;
 
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.PageAlignedBuffer;
+import dev.sprout.block.ZeroDetector;
 import dev.sprout.block.ZeroFlags;
 
 import java.io.FileInputStream;

@@ -1,10 +1,10 @@
-package dev.sprout.tool;
+package dev.sprout.block;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /** Whether a buffer holds only zero bytes, compared vectorised against a block of zeroes. */
-final class ZeroDetector {
+public final class ZeroDetector {
 
     private static final int BLOCK = 64 * 1024;
     private static final MemorySegment ZEROES = MemorySegment.ofArray(new byte[BLOCK]);
@@ -13,7 +13,7 @@ final class ZeroDetector {
     }
 
     /** Whether bytes {@code from} to {@code to} of {@code buffer} (absolute indices) are all zero. */
-    static boolean isZero(ByteBuffer buffer, int from, int to) {
+    public static boolean isZero(ByteBuffer buffer, int from, int to) {
         MemorySegment bytes = MemorySegment.ofBuffer(buffer.duplicate().clear());
         for (int at = from; at < to; at += BLOCK) {
             int n = Math.min(BLOCK, to - at);
