@@ -1,7 +1,6 @@
 package dev.sprout.tool;
 
 import dev.sprout.backend.MemoryBlockDevice;
-import dev.sprout.block.AsynchronousWrites;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.block.Capabilities;
 import dev.sprout.block.Completion;
@@ -10,7 +9,6 @@ import dev.sprout.block.Errno;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.RequestException;
-import dev.sprout.block.ZeroFlags;
 import dev.sprout.client.MultiConnectionDevice;
 import dev.sprout.client.SplicedChunk;
 import dev.sprout.client.SplicedTransfers;
@@ -85,7 +83,7 @@ class CopyBetweenNbdTest {
         try (MemoryBlockDevice from = source(); MemoryBlockDevice to = used();
              ServedDevice source = ServedDevice.serve(dir, from); ServedDevice destination = ServedDevice.serve(dir, to);
              BlockDevice reads = MultiConnectionDevice.connect(source.uri(), connections, note -> { });
-             CountingWrites writes = new CountingWrites(MultiConnectionDevice.connect(destination.uri(), connections, note -> { }))) {
+             CountingExport writes = new CountingExport(MultiConnectionDevice.connect(destination.uri(), connections, note -> { }))) {
             Copy.Summary summary = Copy.run(reads, writes, new Copy.Options(Copy.AUTO_REQUESTS, false), new Progress(SIZE, null));
 
             assertThat(Compare.firstDifference(from, to)).isEmpty();
@@ -128,7 +126,7 @@ class CopyBetweenNbdTest {
         try (MemoryBlockDevice from = source(); MemoryBlockDevice to = MemoryBlockDevice.create(SIZE);
              ServedDevice source = ServedDevice.serve(dir, from); ServedDevice destination = ServedDevice.serve(dir, to);
              BlockDevice reads = MultiConnectionDevice.connect(source.uri(), 2, note -> { });
-             CountingWrites writes = new CountingWrites(MultiConnectionDevice.connect(destination.uri(), 2, note -> { }))) {
+             CountingExport writes = new CountingExport(MultiConnectionDevice.connect(destination.uri(), 2, note -> { }))) {
             Copy.run(reads, writes, new Copy.Options(Copy.AUTO_REQUESTS, true), new Progress(SIZE, null));
 
             assertThat(Compare.firstDifference(from, to)).isEmpty();
@@ -181,48 +179,8 @@ class CopyBetweenNbdTest {
         }
     }
 
-    /**
-     * The destination export as the copy sees it, counting which way it was written and zeroed.
-     * It does not splice, so that chunks between exports go through memory; {@link CountingSplices} does.
-     */
-    private static class CountingWrites extends ForwardingBlockDevice implements AsynchronousWrites {
-        final AtomicInteger waited = new AtomicInteger();
-        final AtomicInteger dataLater = new AtomicInteger();
-        final AtomicInteger zeroesLater = new AtomicInteger();
-        private final AsynchronousWrites export;
-
-        CountingWrites(BlockDevice export) {
-            super(export);
-            this.export = (AsynchronousWrites) export;
-        }
-
-        @Override
-        public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-            waited.incrementAndGet();
-            super.write(offset, src, fua);
-        }
-
-        @Override
-        public void zero(long offset, long length, ZeroFlags flags) throws IOException {
-            waited.incrementAndGet();
-            super.zero(offset, length, flags);
-        }
-
-        @Override
-        public void writeLater(long offset, ByteBuffer src, Completion then) {
-            dataLater.incrementAndGet();
-            export.writeLater(offset, src, then);
-        }
-
-        @Override
-        public void zeroLater(long offset, long length, Completion then) {
-            zeroesLater.incrementAndGet();
-            export.zeroLater(offset, length, then);
-        }
-    }
-
-    /** {@link CountingWrites} for an export that splices, counting its spliced writes too. */
-    private static final class CountingSplices extends CountingWrites implements SplicedTransfers {
+    /** {@link CountingExport} for an export that splices, counting its spliced writes too. */
+    private static final class CountingSplices extends CountingExport implements SplicedTransfers {
         final AtomicInteger spliced = new AtomicInteger();
         private final SplicedTransfers export;
 

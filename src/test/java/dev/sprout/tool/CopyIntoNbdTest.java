@@ -2,13 +2,10 @@ package dev.sprout.tool;
 
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.backend.MemoryBlockDevice;
-import dev.sprout.block.AsynchronousWrites;
 import dev.sprout.block.BlockDevice;
-import dev.sprout.block.Completion;
 import dev.sprout.block.Extent;
 import dev.sprout.block.ForwardingBlockDevice;
 import dev.sprout.block.TransferredWrites;
-import dev.sprout.block.ZeroFlags;
 import dev.sprout.client.MultiConnectionDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,8 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -108,13 +103,13 @@ class CopyIntoNbdTest {
         try (MemoryBlockDevice memory = MemoryBlockDevice.create(SIZE);
              ServedDevice server = ServedDevice.serveOnTcp(memory);
              FileBlockDevice from = FileBlockDevice.open(source(), true);
-             CountingLaterWrites to = new CountingLaterWrites(MultiConnectionDevice.connect(server.uri(), connections, note -> { }))) {
+             CountingExport to = new CountingExport(MultiConnectionDevice.connect(server.uri(), connections, note -> { }))) {
             Copy.Summary summary = Copy.run(from, to, new Copy.Options(Copy.AUTO_REQUESTS, false), new Progress(SIZE, null));
 
             assertThat(Compare.firstDifference(from, memory)).isEmpty();
             assertThat(summary.dataBytes()).isEqualTo(2L * MiB + 64 * KiB);
             assertThat(to.waited).as("writes and zeroings that waited for their reply").hasValue(0);
-            assertThat(to.later).hasPositiveValue();
+            assertThat(to.dataLater).hasPositiveValue();
             assertThat(to.senders).as("threads that sent writes").allMatch(name -> name.startsWith("nbd-reader")
                     || name.equals(Thread.currentThread().getName()));
         }
@@ -132,56 +127,6 @@ class CopyIntoNbdTest {
             assertThat(Compare.firstDifference(from, memory)).isEmpty();
             assertThat(summary.dataBytes()).isEqualTo(2L * MiB + 64 * KiB);
             return to;
-        }
-    }
-
-    /** The export as the copy sees it, counting the writes and zeroings that waited and the threads that sent the others. */
-    private static final class CountingLaterWrites extends ForwardingBlockDevice implements AsynchronousWrites, TransferredWrites {
-        final AtomicInteger waited = new AtomicInteger();
-        final AtomicInteger later = new AtomicInteger();
-        final Set<String> senders = ConcurrentHashMap.newKeySet();
-        private final BlockDevice export;
-
-        CountingLaterWrites(BlockDevice export) {
-            super(export);
-            this.export = export;
-        }
-
-        @Override
-        public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-            waited.incrementAndGet();
-            super.write(offset, src, fua);
-        }
-
-        @Override
-        public void zero(long offset, long length, ZeroFlags flags) throws IOException {
-            waited.incrementAndGet();
-            super.zero(offset, length, flags);
-        }
-
-        @Override
-        public void writeLater(long offset, ByteBuffer src, Completion then) {
-            later.incrementAndGet();
-            senders.add(Thread.currentThread().getName());
-            ((AsynchronousWrites) export).writeLater(offset, src, then);
-        }
-
-        @Override
-        public void zeroLater(long offset, long length, Completion then) {
-            later.incrementAndGet();
-            senders.add(Thread.currentThread().getName());
-            ((AsynchronousWrites) export).zeroLater(offset, length, then);
-        }
-
-        @Override
-        public boolean prefersTransfers() {
-            return ((TransferredWrites) export).prefersTransfers();
-        }
-
-        @Override
-        public void writeFrom(long offset, long length, Source source, boolean fua) throws IOException {
-            waited.incrementAndGet();
-            ((TransferredWrites) export).writeFrom(offset, length, source, fua);
         }
     }
 
