@@ -92,6 +92,7 @@ class CopyBetweenNbdTest {
             // 496 blocks of 64 KiB alone, and the 2 MiB as three writes: before the zero block, the rest of
             // its first MiB (chunks are cut at whole MiB), its second MiB.
             assertThat(writes.dataLater).hasValue(496 + 3);
+            assertThat(writes.largestWriteLater).as("the second MiB, a whole chunk").hasValue(Copy.REQUEST_SIZE);
             assertThat(writes.zeroesLater).as("holes between the data, and the zero block").hasValue(496 + 1);
         }
     }

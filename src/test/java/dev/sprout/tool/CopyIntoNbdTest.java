@@ -110,6 +110,8 @@ class CopyIntoNbdTest {
             assertThat(summary.dataBytes()).isEqualTo(2L * MiB + 64 * KiB);
             assertThat(to.waited).as("writes and zeroings that waited for their reply").hasValue(0);
             assertThat(to.dataLater).hasPositiveValue();
+            assertThat(to.largestWriteLater).as("the largest write, out of a 2 MiB run of data")
+                    .hasValue(Copy.FILE_TO_EXPORT_REQUEST_SIZE);
             assertThat(to.senders).as("threads that sent writes").allMatch(name -> name.startsWith("nbd-reader")
                     || name.equals(Thread.currentThread().getName()));
         }

@@ -16,12 +16,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An NBD export as a copy sees it, counting which way it was written and zeroed: the writes and
  * zeroings that waited for their reply, those that finished later, and the threads that sent
- * the later ones. It splices nothing, so that chunks between exports go through memory.
+ * the later ones, and the largest later write. It splices nothing, so that chunks between exports go through memory.
  */
 class CountingExport extends ForwardingBlockDevice implements AsynchronousWrites, TransferredWrites {
     final AtomicInteger waited = new AtomicInteger();
     final AtomicInteger dataLater = new AtomicInteger();
     final AtomicInteger zeroesLater = new AtomicInteger();
+    final AtomicInteger largestWriteLater = new AtomicInteger();
     final Set<String> senders = ConcurrentHashMap.newKeySet();
 
     CountingExport(BlockDevice export) {
@@ -43,6 +44,7 @@ class CountingExport extends ForwardingBlockDevice implements AsynchronousWrites
     @Override
     public void writeLater(long offset, ByteBuffer src, Completion then) {
         dataLater.incrementAndGet();
+        largestWriteLater.accumulateAndGet(src.remaining(), Math::max);
         senders.add(Thread.currentThread().getName());
         ((AsynchronousWrites) in).writeLater(offset, src, then);
     }
