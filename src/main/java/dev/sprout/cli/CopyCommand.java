@@ -54,8 +54,9 @@ final class CopyCommand implements Callable<Integer> {
                 .option("--partition", "N", Integer.class, () -> partition, v -> partition = v,
                         "Copy only partition N of the source (MBR or GPT).")
                 .option("--requests", "N|auto", String.class, () -> requests, v -> requests = v,
-                        "Requests of 1 MiB in flight at most. auto (the default): 64 reads out of an NBD export, 8"
-                                + " writes into one, one per core between local files and devices.")
+                        "Requests in flight at most, of 1 MiB (512 KiB out of a file into an export over TCP). auto (the"
+                                + " default): 64 reads out of an NBD export, 8 writes into one, one per core between"
+                                + " local files and devices.")
                 .option("--connections", "N|auto", String.class, () -> connections, v -> connections = v,
                         "Connections to an NBD source or destination whose server advertises multi-conn; requests are"
                                 + " spread over them. auto (the default): one per core, 2 to 4, or one when the server"

@@ -44,7 +44,7 @@ class MainTest {
     void aSubcommandStillParsesAndShowsItsOwnHelp() {
         String help = stdout(() -> assertThat(Main.execute("copy", "--help")).isZero());
         assertThat(help).startsWith("Usage: sprout copy");
-        assertThat(help).contains("--requests=N|auto      Requests of 1 MiB in flight at most.");
+        assertThat(help).contains("--requests=N|auto      Requests in flight at most, of 1 MiB");
     }
 
     @Test
