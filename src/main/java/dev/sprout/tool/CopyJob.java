@@ -52,7 +52,8 @@ public record CopyJob(String source, String destination, OutputFormat format, In
                 }
             }
             if (ImageOpener.isUri(destination) || ImageOpener.isBlockDevice(destination)) {
-                try (BlockDevice to = ImageOpener.open(destination, false, null, settings.connections(), this::note);
+                try (BlockDevice to = ImageOpener.open(destination, false, null,
+                        settings.connectionsInto(destination, from), this::note);
                      Progress bar = new Progress(from.size(), progress)) {
                     return Copy.run(from, to, settings.options(false), bar);
                 }
