@@ -59,8 +59,9 @@ final class CopyCommand implements Callable<Integer> {
                                 + " local files and devices.")
                 .option("--connections", "N|auto", String.class, () -> connections, v -> connections = v,
                         "Connections to an NBD source or destination whose server advertises multi-conn; requests are"
-                                + " spread over them. auto (the default): one per core, 2 to 4, or one when the server"
-                                + " does not advertise multi-conn.")
+                                + " spread over them. auto (the default): one per core, 2 to 4 (out of a raw file over"
+                                + " TCP: one per two cores, 1 to 4), or one when the server does not advertise"
+                                + " multi-conn.")
                 .flag("--flush", () -> flush, v -> flush = v, "Flush the destination before finishing (fdatasync for a"
                         + " file, FLUSH for NBD): slower, but the copy is on disk when sprout exits.")
                 .flag("--target-is-zero", () -> targetIsZero, v -> targetIsZero = v,
