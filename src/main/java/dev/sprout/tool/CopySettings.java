@@ -41,8 +41,8 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
     }
 
     /**
-     * The connections to open to {@code destination} when it is an NBD export: {@link #connections}, except
-     * that {@code auto} out of a raw file into an export over TCP is one per two cores (at least
+     * The connections to open to {@code destination} when it is an NBD export: {@link #connections},
+     * except that {@code auto} out of a raw file into an export over TCP is one per two cores (at least
      * one, at most four) rather than {@link MultiConnectionDevice#autoCount()}. There each
      * connection's thread reads the file and sends it, the kernel's TCP work runs on both ends of
      * the loopback, and with one thread sending on 2 cores the other is left to the server: 2 GiB
@@ -54,7 +54,8 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
      */
     int connectionsInto(String destination, BlockDevice source) {
         if (connections != MultiConnectionDevice.AUTO || !(source instanceof FileBlockDevice)
-                || !NbdUri.looksLike(destination) || !(NbdUri.parse(destination).address() instanceof InetSocketAddress)) {
+                || !NbdUri.looksLike(destination)
+                || !(NbdUri.parse(destination).address() instanceof InetSocketAddress)) {
             return connections;
         }
         return Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 4);
