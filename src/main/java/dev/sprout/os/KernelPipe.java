@@ -23,7 +23,6 @@ import java.nio.ByteBuffer;
 public final class KernelPipe implements AutoCloseable {
 
     private static final int O_NONBLOCK = 0x800;
-    private static final int O_CLOEXEC = 0x80000;
     /** ioctl(2)'s FIONREAD (asm-generic/ioctls.h), the bytes waiting in a pipe. */
     private static final int FIONREAD = 0x541B;
     private static final int SPLICE_F_MOVE = 1;
@@ -56,7 +55,7 @@ public final class KernelPipe implements AutoCloseable {
         int writeEnd;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-            long result = LibC.callOrError(Syscall.PIPE2, LibC.pointer(fds), O_NONBLOCK | O_CLOEXEC, 0, 0, 0, 0);
+            long result = LibC.callOrError(Syscall.PIPE2, LibC.pointer(fds), O_NONBLOCK | LibC.O_CLOEXEC, 0, 0, 0, 0);
             if (result < 0) {
                 throw new NativeException("pipe2", "a new pipe", (int) -result);
             }

@@ -30,7 +30,8 @@ final class LibC {
     // asm-generic/fcntl.h and linux/fcntl.h
     private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
-    private static final int O_CLOEXEC = 0x80000;
+    /** Closed across exec(2); for every descriptor the package opens (files, pipes). */
+    static final int O_CLOEXEC = 0x80000;
     /** openat's directory descriptor that stands for the working directory. */
     private static final int AT_FDCWD = -100;
 
