@@ -103,6 +103,28 @@ class BenchSmokeIT {
                 assertMeasured(row, true);
             }
         }
+        assertPoolsTwoRuns(root, json, rows);
+    }
+
+    /**
+     * bench/pool over the same result twice pools two runs of one round each for every row that has
+     * a ratio, and gives each a verdict.
+     */
+    private void assertPoolsTwoRuns(Path root, Path json, List<Map<String, Object>> rows) throws Exception {
+        Path output = dir.resolve("pool.log");
+        Process process = new ProcessBuilder(root.resolve("bench/pool").toString(), json.toString(), json.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile())
+                .start();
+        assertThat(process.waitFor(2, TimeUnit.MINUTES)).as("bench/pool finished").isTrue();
+        String printed = Files.readString(output);
+        assertThat(process.exitValue()).as("bench/pool exit status; output:%n%s", printed).isZero();
+        for (String workload : TOOL_COPIES) {
+            if ("ok".equals(row(rows, "copy", workload, "nbdcopy").get("status"))) {
+                assertThat(printed).as("bench/pool's output").containsPattern(
+                        "(?m)^" + workload + " +nbdcopy +2 +2 .*(ahead|behind|within noise)$");
+            }
+        }
     }
 
     /** The row's sprout value is a number, and so are the peer's and the ratio when the peer ran. */
