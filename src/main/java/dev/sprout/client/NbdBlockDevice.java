@@ -337,6 +337,14 @@ public final class NbdBlockDevice implements BlockDevice, AsynchronousReads, Asy
      */
     @Override
     public boolean prefersTransfers() {
+        return prefersTransfers(uri);
+    }
+
+    /**
+     * Whether a client of {@code uri} would {@linkplain #prefersTransfers() prefer transfers}, for
+     * choices made before connecting (the copy's connection count) to agree with those made after.
+     */
+    public static boolean prefersTransfers(NbdUri uri) {
         return uri.address() instanceof UnixDomainSocketAddress;
     }
 

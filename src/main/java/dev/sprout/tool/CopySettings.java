@@ -3,10 +3,9 @@ package dev.sprout.tool;
 import dev.sprout.backend.FileBlockDevice;
 import dev.sprout.block.BlockDevice;
 import dev.sprout.client.MultiConnectionDevice;
+import dev.sprout.client.NbdBlockDevice;
 import dev.sprout.client.NbdUri;
 import dev.sprout.format.qcow2.Qcow2Compression;
-
-import java.net.InetSocketAddress;
 
 /**
  * How {@code sprout copy} runs, apart from what it copies where.
@@ -43,7 +42,9 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
     /**
      * The connections to open to {@code destination} when it is an NBD export: {@link #connections},
      * except that {@code auto} out of a raw file into an export over TCP is one per two cores (at least
-     * one, at most four) rather than {@link MultiConnectionDevice#autoCount()}. There each
+     * one, at most four) rather than {@link MultiConnectionDevice#autoCount()}. "Over TCP" is
+     * {@link NbdBlockDevice#prefersTransfers(NbdUri)} false: the rule by which {@link Copy} takes its
+     * path for such a copy once connected, so that the two cannot disagree. There each
      * connection's thread reads the file and sends it, the kernel's TCP work runs on both ends of
      * the loopback, and with one thread sending on 2 cores the other is left to the server: 2 GiB
      * of data (a 4 GiB image) into nbdkit memory took 0.81-0.83 s over one connection and 0.88-0.89
@@ -55,7 +56,7 @@ public record CopySettings(int requests, boolean flush, Qcow2Compression compres
     int connectionsInto(String destination, BlockDevice source) {
         if (connections != MultiConnectionDevice.AUTO || !(source instanceof FileBlockDevice)
                 || !NbdUri.looksLike(destination)
-                || !(NbdUri.parse(destination).address() instanceof InetSocketAddress)) {
+                || NbdBlockDevice.prefersTransfers(NbdUri.parse(destination))) {
             return connections;
         }
         return Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 4);
