@@ -1,5 +1,6 @@
 package dev.sprout.client;
 
+import dev.sprout.block.PageAlignedBuffer;
 import dev.sprout.block.ZeroDetector;
 import dev.sprout.os.KernelPipe;
 import dev.sprout.os.SocketDescriptor;
@@ -46,8 +47,15 @@ public final class SplicedChunk implements AutoCloseable {
     }
 
     private final KernelPipe pipe;
-    /** Direct, as large as a chunk: zero checks, and the whole chunk after a fallback. */
-    private final ByteBuffer memory;
+    /** The largest chunk, and so the size of {@link #memory}. */
+    private final int capacity;
+    /**
+     * Direct, as large as a chunk: zero checks, and the whole chunk after a fallback; made when
+     * first needed ({@link #memory(int)}), since a chunk of data passes through the pipe alone. A
+     * copy between exports keeps 64 chunks in flight, and making their 64 MiB up front (zeroed by
+     * {@link ByteBuffer#allocateDirect}) cost its start ~40 ms of one core's time.
+     */
+    private ByteBuffer memory;
     private final MemorySegment probe = Arena.ofAuto().allocate(PROBE);
     private final List<Run> runs = new ArrayList<>();
     private long offset;
@@ -57,21 +65,21 @@ public final class SplicedChunk implements AutoCloseable {
     private boolean inMemory;
 
     /**
-     * A chunk of up to {@code memory.capacity()} bytes, {@code memory} direct. A pipe that cannot
-     * hold that much makes larger chunks fall back to memory.
+     * A chunk of up to {@code capacity} bytes. A pipe that cannot hold that much makes larger
+     * chunks fall back to memory.
      */
-    public SplicedChunk(KernelPipe pipe, ByteBuffer memory) {
-        if (!memory.isDirect()) {
-            throw new IllegalArgumentException("a direct buffer is needed");
+    public SplicedChunk(KernelPipe pipe, int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("a chunk of " + capacity + " bytes");
         }
         this.pipe = pipe;
-        this.memory = memory;
+        this.capacity = capacity;
     }
 
     /** Makes it ready for the {@code length} bytes at {@code offset}; the pipe must be empty. */
     public void reset(long offset, int length) throws IOException {
-        if (length > memory.capacity()) {
-            throw new IllegalArgumentException(length + " bytes do not fit a chunk of " + memory.capacity());
+        if (length > capacity) {
+            throw new IllegalArgumentException(length + " bytes do not fit a chunk of " + capacity);
         }
         int left = pipe.available();
         if (left != 0) {
@@ -99,7 +107,20 @@ public final class SplicedChunk implements AutoCloseable {
 
     /** The chunk's bytes from index 0, once it is {@linkplain #inMemory() in memory}. */
     public ByteBuffer memory() {
-        return memory.duplicate().clear().limit(length);
+        return memory(0).limit(length);
+    }
+
+    /** Whether its memory was ever needed (and so made). */
+    boolean madeMemory() {
+        return memory != null;
+    }
+
+    /** A view of {@link #memory} from {@code from} to its capacity, made the first time. */
+    private ByteBuffer memory(int from) {
+        if (memory == null) {
+            memory = PageAlignedBuffer.allocate(capacity);
+        }
+        return memory.duplicate().clear().position(from);
     }
 
     /**
@@ -130,7 +151,7 @@ public final class SplicedChunk implements AutoCloseable {
             toMemory(0);
         }
         if (inMemory) {
-            wire.readFully(memory.duplicate().clear().position(from).limit(from + n));
+            wire.readFully(memory(from).limit(from + n));
             return;
         }
         int end = from + n;
@@ -143,7 +164,7 @@ public final class SplicedChunk implements AutoCloseable {
             }
         }
         if (inMemory) {
-            wire.readFully(memory.duplicate().clear().position(received).limit(end));
+            wire.readFully(memory(received).limit(end));
         }
     }
 
@@ -163,7 +184,7 @@ public final class SplicedChunk implements AutoCloseable {
                 add(received, stepEnd, true);
             } else {
                 zeroMemory(received, stepEnd);
-                putData(memory.duplicate().clear().position(received).limit(stepEnd));
+                putData(memory(received).limit(stepEnd));
             }
             received = stepEnd;
         }
@@ -200,7 +221,7 @@ public final class SplicedChunk implements AutoCloseable {
             long moved = pipe.fillFrom(socket, stepEnd - at);
             if (moved == 0) {
                 toMemory(at - received);
-                wire.readFully(memory.duplicate().clear().position(at).limit(stepEnd));
+                wire.readFully(memory(at).limit(stepEnd));
                 received = stepEnd;
                 return;
             }
@@ -212,7 +233,7 @@ public final class SplicedChunk implements AutoCloseable {
 
     /** Reads the bytes up to {@code stepEnd} into memory: a zero run when a whole step of zeroes, else data. */
     private void readStep(int stepEnd, SocketWire wire) throws IOException {
-        ByteBuffer step = memory.duplicate().clear().position(received).limit(stepEnd);
+        ByteBuffer step = memory(received).limit(stepEnd);
         wire.readFully(step.duplicate());
         if (wholeStep(stepEnd) && ZeroDetector.isZero(memory, received, stepEnd)) {
             add(received, stepEnd, true);
@@ -255,18 +276,19 @@ public final class SplicedChunk implements AutoCloseable {
             if (run.zero()) {
                 zeroMemory(run.from(), run.to());
             } else {
-                pipe.take(memory.duplicate().clear().position(run.from()).limit(run.to()));
+                pipe.take(memory(run.from()).limit(run.to()));
             }
         }
-        pipe.take(memory.duplicate().clear().position(received).limit(received + partial));
+        pipe.take(memory(received).limit(received + partial));
         runs.clear();
         inMemory = true;
     }
 
     private void zeroMemory(int from, int to) {
+        ByteBuffer into = memory(0);
         for (int at = from; at < to; at += ZeroBlock.SIZE) {
             int n = Math.min(ZeroBlock.SIZE, to - at);
-            memory.put(at, ZeroBlock.BYTES, 0, n);
+            into.put(at, ZeroBlock.BYTES, 0, n);
         }
     }
 

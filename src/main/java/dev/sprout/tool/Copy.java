@@ -280,12 +280,12 @@ public final class Copy {
         private final boolean splicing;
         private final CopyChunks chunks;
         private final CountDownLatch finished;
-        /** Made for the first chunk; a small copy needs few. */
+        /** Made for the first chunk (a small copy needs few); null while {@link #spliced} is used. */
         private ByteBuffer buffer;
         /**
          * Between two exports whose sockets can be spliced, each chunk's data passes through a pipe
-         * of its own instead of {@link #buffer} ({@link SplicedChunk}); null otherwise, and where
-         * the kernel refused the pipe.
+         * of its own instead of {@link #buffer} ({@link SplicedChunk}, which makes memory only when
+         * a chunk needs it); null otherwise, and where the kernel refused the pipe.
          */
         private SplicedChunk spliced;
         private CopyChunks.Chunk chunk;
@@ -333,9 +333,9 @@ public final class Copy {
                     }
                     case CopyChunks.Chunk next -> {
                         chunk = next;
-                        if (buffer == null) {
-                            buffer = PageAlignedBuffer.allocate(chunkSize);
-                            spliced = splicing ? splicedChunk(buffer) : null;
+                        if (buffer == null && spliced == null) {
+                            spliced = splicing ? splicedChunk() : null;
+                            buffer = spliced == null ? PageAlignedBuffer.allocate(chunkSize) : null;
                         }
                         if (spliced == null) {
                             reads.readLater(next.offset(), buffer.clear().limit(next.length()), this);
@@ -355,9 +355,9 @@ public final class Copy {
         }
 
         /** A chunk passing through a pipe of its own, or null when the kernel refuses one (it counts pipe pages per user). */
-        private SplicedChunk splicedChunk(ByteBuffer memory) {
+        private SplicedChunk splicedChunk() {
             try {
-                return new SplicedChunk(KernelPipe.open(chunkSize), memory);
+                return new SplicedChunk(KernelPipe.open(chunkSize), chunkSize);
             } catch (NativeException e) {
                 return null;
             }
@@ -380,7 +380,7 @@ public final class Copy {
                     writeSpliced(spliced.runs());
                     return;
                 }
-                ByteBuffer bytes = buffer.clear().limit(chunk.length());
+                ByteBuffer bytes = spliced != null ? spliced.memory() : buffer.clear().limit(chunk.length());
                 ChunkData data = new ChunkData.InMemory(destination, chunk.offset(), bytes);
                 if (writes != null) {
                     writeLater(runs(chunk.length(), data), bytes);

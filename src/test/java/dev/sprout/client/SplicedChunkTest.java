@@ -86,7 +86,7 @@ class SplicedChunkTest {
     }
 
     private static SplicedChunk chunk(int pipeBytes, int chunkBytes) throws IOException {
-        return new SplicedChunk(KernelPipe.open(pipeBytes), ByteBuffer.allocateDirect(chunkBytes));
+        return new SplicedChunk(KernelPipe.open(pipeBytes), chunkBytes);
     }
 
     /** Everything the pipe holds. */
@@ -139,9 +139,23 @@ class SplicedChunkTest {
                     new SplicedChunk.Run(2 * STEP, 4 * STEP, false), new SplicedChunk.Run(4 * STEP, 6 * STEP, true),
                     new SplicedChunk.Run(6 * STEP, 7 * STEP, false), new SplicedChunk.Run(7 * STEP, 8 * STEP, true));
             assertThat(chunk.dataBytes()).isEqualTo(4 * STEP);
+            assertThat(chunk.madeMemory()).as("steps whose first bytes are zeroes were read to be checked").isTrue();
             byte[] expected = concat(Arrays.copyOfRange(payload, 0, STEP), Arrays.copyOfRange(payload, 2 * STEP, 4 * STEP),
                     Arrays.copyOfRange(payload, 6 * STEP, 7 * STEP));
             assertThat(Arrays.equals(drain(chunk.pipe()), expected)).as("the data runs, in order, in the pipe").isTrue();
+        }
+    }
+
+    @Test
+    void aChunkOfDataPassesThroughThePipeWithoutMakingMemory() throws Exception {
+        byte[] payload = random(4 * STEP, 11);
+        try (SplicedChunk chunk = chunk(MiB, MiB)) {
+            chunk.reset(OFFSET, payload.length);
+            receive(chunk, payload, 0, payload.length);
+
+            assertThat(chunk.runs()).containsExactly(new SplicedChunk.Run(0, 4 * STEP, false));
+            assertThat(chunk.madeMemory()).as("memory made for a chunk that never needed it").isFalse();
+            assertThat(Arrays.equals(drain(chunk.pipe()), payload)).isTrue();
         }
     }
 
