@@ -95,6 +95,36 @@ class LauncherIT {
                 "dev.sprout.backend.FileBlockDevice", "dev.sprout.nbd.TransmissionReplies");
     }
 
+    /** The launcher finds its tree through a symlink to it (say, one in ~/bin). */
+    @Test
+    void aSymlinkToTheLauncherRunsIt(@TempDir Path elsewhere) throws IOException {
+        Path link = Files.createSymbolicLink(elsewhere.resolve("sprout"), launcher);
+
+        Cmd.Result version = Cmd.run(TRAINING, Map.of(), List.of(link.toString(), "--version")).assertSuccess();
+
+        assertThat(version.stdout()).startsWith("sprout ");
+    }
+
+    /**
+     * scripts/find-jdk, run as a script (run-tests, bench/run) rather than sourced (the launcher):
+     * a $JAVA_HOME of JDK 25 or later is taken as it is; one that is no JDK is passed over for one
+     * that is, found elsewhere.
+     */
+    @Test
+    void findJdkTakesAQualifyingJavaHomeAndPassesOverOneThatIsNoJdk() throws IOException {
+        Path findJdk = tree.resolve("scripts/find-jdk");
+        String running = System.getProperty("java.home");
+
+        Cmd.Result taken = Cmd.run(TRAINING, Map.of("JAVA_HOME", running), List.of(findJdk.toString())).assertSuccess();
+        assertThat(taken.stdout().strip()).isEqualTo(running);
+
+        Cmd.Result found = Cmd.run(TRAINING, Map.of("JAVA_HOME", tree.toString()), List.of(findJdk.toString()))
+                .assertSuccess();
+        Path home = Path.of(found.stdout().strip());
+        assertThat(home.resolve("bin/javac")).isExecutable();
+        assertThat(Files.readString(home.resolve("release"))).containsPattern("JAVA_VERSION=\"(2[5-9]|[3-9][0-9])");
+    }
+
     private static Cmd.Result launch(String... args) {
         List<String> command = new ArrayList<>();
         command.add(launcher.toString());
