@@ -22,7 +22,7 @@ public final class ZeroDetector {
     }
 
     /** Whether bytes {@code from} to {@code to} of {@code bytes} are all zero. */
-    private static boolean isZero(MemorySegment bytes, long from, long to) {
+    public static boolean isZero(MemorySegment bytes, long from, long to) {
         if (to - from < Long.BYTES) {
             for (long at = from; at < to; at++) {
                 if (bytes.get(ValueLayout.JAVA_BYTE, at) != 0) {

@@ -211,7 +211,7 @@ public final class SplicedChunk implements AutoCloseable {
     /** Whether the first bytes of the next {@code step} bytes in the socket hold a non-zero byte. */
     private boolean looksLikeData(SocketDescriptor socket, int step) throws IOException {
         int seen = socket.peek(probe, Math.min(PROBE, step));
-        return MemorySegment.mismatch(probe, 0, seen, ZeroBlock.SEGMENT, 0, seen) >= 0;
+        return !ZeroDetector.isZero(probe, 0, seen);
     }
 
     /** Splices the bytes up to {@code stepEnd} into the pipe; falls back to memory when the pipe fills. */
@@ -285,11 +285,7 @@ public final class SplicedChunk implements AutoCloseable {
     }
 
     private void zeroMemory(int from, int to) {
-        ByteBuffer into = memory(0);
-        for (int at = from; at < to; at += ZeroBlock.SIZE) {
-            int n = Math.min(ZeroBlock.SIZE, to - at);
-            into.put(at, ZeroBlock.BYTES, 0, n);
-        }
+        MemorySegment.ofBuffer(memory(from).limit(to)).fill((byte) 0);
     }
 
     @Override
@@ -302,10 +298,4 @@ public final class SplicedChunk implements AutoCloseable {
         return "spliced chunk " + offset + "+" + length;
     }
 
-    /** A block of zeroes to compare against and copy from. */
-    private static final class ZeroBlock {
-        static final int SIZE = 64 * 1024;
-        static final byte[] BYTES = new byte[SIZE];
-        static final MemorySegment SEGMENT = MemorySegment.ofArray(BYTES);
-    }
 }
